@@ -1,0 +1,138 @@
+//! `creds run`: resolve secrets concurrently, start the program with them in its environment,
+//! forward SIGINT and SIGTERM, and exit with its status.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use creds::{Error, ErrorKind, Reference, Resolver, Secret};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// One `NAME=REF` binding.
+#[derive(Debug)]
+struct Binding {
+    name: String,
+    reference: Reference,
+}
+
+fn parse_binding(text: &str, origin: &str) -> Result<Binding, Error> {
+    let Some((name, reference)) = text.split_once('=') else {
+        return Err(Error::config(format!(
+            "{origin}: `{text}` is not of the form NAME=REFERENCE"
+        )));
+    };
+    let name = name.trim();
+    if name.is_empty() || name.contains('\0') {
+        return Err(Error::config(format!(
+            "{origin}: empty or invalid variable name"
+        )));
+    }
+    let reference = crate::parse_reference(reference.trim())?;
+    Ok(Binding {
+        name: name.to_string(),
+        reference,
+    })
+}
+
+fn read_env_file(path: &PathBuf) -> Result<Vec<Binding>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!("cannot read env file `{}`", path.display())).with_source(e)
+    })?;
+    let mut bindings = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let origin = format!("{}:{}", path.display(), n + 1);
+        bindings.push(parse_binding(line, &origin)?);
+    }
+    Ok(bindings)
+}
+
+pub(crate) async fn run(
+    resolver: &Resolver,
+    env: &[String],
+    env_files: &[PathBuf],
+    command: Vec<OsString>,
+) -> Result<u8, Vec<Error>> {
+    let mut bindings = Vec::new();
+    let mut errors = Vec::new();
+    for file in env_files {
+        match read_env_file(file) {
+            Ok(b) => bindings.extend(b),
+            Err(e) => errors.push(e),
+        }
+    }
+    for text in env {
+        match parse_binding(text, "--env") {
+            Ok(b) => bindings.push(b),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let results =
+        futures::future::join_all(bindings.iter().map(|b| resolver.get(&b.reference))).await;
+    let mut values: Vec<(&str, Secret)> = Vec::with_capacity(bindings.len());
+    for (binding, result) in bindings.iter().zip(results) {
+        match result {
+            Ok(secret) => values.push((&binding.name, secret)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    for (name, secret) in &values {
+        use std::os::unix::ffi::OsStrExt;
+        cmd.env(name, std::ffi::OsStr::from_bytes(secret.expose_secret()));
+    }
+    drop(values);
+    let mut child = cmd.spawn().map_err(|e| {
+        vec![
+            Error::new(
+                ErrorKind::Other,
+                format!("cannot start `{}`", program.to_string_lossy()),
+            )
+            .with_source(e),
+        ]
+    })?;
+    let pid = child.id().map(|id| Pid::from_raw(id as i32));
+
+    let signal_error = |e: std::io::Error| {
+        vec![Error::new(ErrorKind::Other, "cannot watch signals").with_source(e)]
+    };
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            _ = sigint.recv() => forward(pid, Signal::SIGINT),
+            _ = sigterm.recv() => forward(pid, Signal::SIGTERM),
+        }
+    };
+    let status = status.map_err(|e| {
+        vec![Error::new(ErrorKind::Other, "cannot wait for the program").with_source(e)]
+    })?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(sig)) => 128u8.saturating_add(sig as u8),
+        (None, None) => 1,
+    })
+}
+
+fn forward(pid: Option<Pid>, sig: Signal) {
+    if let Some(pid) = pid {
+        let _ = kill(pid, sig);
+    }
+}

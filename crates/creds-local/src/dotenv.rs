@@ -1,0 +1,117 @@
+//! `dotenv://NAME?path=FILE`: a variable of a `.env` file, parsed by dotenvy into the store and
+//! never into the process environment.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use creds_core::{
+    Environment, Error, Metadata, ProcessEnv, Reference, Result, Scheme, Secret, Store,
+};
+use zeroize::Zeroizing;
+
+/// The largest `.env` file read: 1 MiB.
+const MAX_SIZE: u64 = 1024 * 1024;
+
+/// Reads `dotenv://NAME` from a `.env` file: `?path=FILE`, else the store's default (`.env` in
+/// the working directory). Relative paths are resolved against the [`Environment`]'s working
+/// directory. The file is read at every call (wrap the resolver in a cache to avoid that).
+///
+/// The syntax is dotenvy's: `KEY=value`, quotes, `export KEY=value`, comments and `${VAR}`
+/// substitution from earlier lines of the file. A missing file or a missing variable is not
+/// found, so a chain goes on. A malformed file is a decode error that gives the position of the
+/// problem, never the line's text (it may hold a value). Others' read access gives a warning.
+#[derive(Debug, Clone)]
+pub struct DotenvStore {
+    env: Arc<dyn Environment>,
+    default_path: PathBuf,
+}
+
+impl DotenvStore {
+    /// A store over the process's working directory and `.env`.
+    pub fn from_env() -> Self {
+        DotenvStore::new(Arc::new(ProcessEnv))
+    }
+
+    /// A store over the given environment.
+    pub fn new(env: Arc<dyn Environment>) -> Self {
+        DotenvStore {
+            env,
+            default_path: PathBuf::from(".env"),
+        }
+    }
+
+    /// Sets the file read when a reference has no `path` option.
+    pub fn with_default_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.default_path = path.into();
+        self
+    }
+
+    /// The file a reference names.
+    pub fn path_of(&self, reference: &Reference) -> Result<PathBuf> {
+        let path = reference
+            .option("path")
+            .map(Path::new)
+            .unwrap_or(&self.default_path);
+        crate::resolve_path(&*self.env, path)
+    }
+}
+
+impl Default for DotenvStore {
+    fn default() -> Self {
+        DotenvStore::from_env()
+    }
+}
+
+/// Finds `name` in the text of a `.env` file. Every other value is zeroed as it is passed over.
+pub fn lookup(content: &[u8], name: &str, path: &Path) -> Result<Option<Zeroizing<String>>> {
+    let mut found = None;
+    for (index, item) in dotenvy::from_read_iter(Cursor::new(content)).enumerate() {
+        match item {
+            Ok((key, value)) => {
+                let value = Zeroizing::new(value);
+                if key == name {
+                    // A later definition wins, as in a shell.
+                    found = Some(value);
+                }
+            }
+            Err(err) => return Err(parse_error(&err, index, path)),
+        }
+    }
+    Ok(found)
+}
+
+fn parse_error(err: &dotenvy::Error, index: usize, path: &Path) -> Error {
+    // dotenvy's LineParse error carries the line's text, which may hold a value: only the
+    // position is reported.
+    let detail = match err {
+        dotenvy::Error::LineParse(_, column) => {
+            format!(
+                "malformed entry {} (at character {column} of its line)",
+                index + 1
+            )
+        }
+        dotenvy::Error::Io(e) => format!("read error: {}", e.kind()),
+        _ => format!("malformed entry {}", index + 1),
+    };
+    Error::decode(format!("cannot parse `{}`: {detail}", path.display()))
+}
+
+#[async_trait]
+impl Store for DotenvStore {
+    fn scheme(&self) -> Scheme {
+        Scheme::Dotenv
+    }
+
+    async fn get(&self, reference: &Reference) -> Result<Secret> {
+        let path = self.path_of(reference)?;
+        let content = crate::file::read_secret_file(&path, MAX_SIZE, 0o007, ".env file").await?;
+        let name = reference.locator();
+        let mut value = lookup(&content, name, &path)?.ok_or_else(|| {
+            Error::not_found(format!("`{}` defines no variable `{name}`", path.display()))
+        })?;
+        let value = std::mem::take(&mut *value).into_bytes();
+        Ok(Secret::new(value, Metadata::from_source("dotenv")))
+    }
+}

@@ -1,0 +1,111 @@
+//! # creds: one async API for secrets
+//!
+//! Credentials do not belong in code. `creds` reads (and where the store allows, writes) secrets
+//! by reference — `env://API_KEY`, `keyring://my_application/api_key`,
+//! `aws-sm://app/db#password` — or as an ordered fallback [`Chain`] of logical names, with one
+//! access event per read and values that never reach a log, a `Debug` or an error.
+//!
+//! Stores are compiled in through Cargo features, so a program builds only the clouds it uses:
+//!
+//! | feature | schemes | crate |
+//! |---|---|---|
+//! | `local` (default) | `env`, `dotenv`, `file`, `keyring` | `creds-local` |
+//! | `local-files` | `env`, `dotenv`, `file` (no D-Bus or crypto crates) | `creds-local` |
+//! | `keyring` | `keyring` | `creds-local` |
+//!
+//! A reference whose scheme is not compiled in fails with an error that names the feature.
+//!
+//! ## The fallback chain
+//!
+//! The chain of the seed document — a cloud store first, then `APP_{NAME}` from the environment,
+//! then the desktop keyring — in Rust. Here the environment is injected so the example runs
+//! anywhere; a program uses [`builder()`] (the real environment) or [`chain`] directly.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), creds::Error> {
+//! use std::sync::Arc;
+//! use creds::{Chain, StaticEnv};
+//!
+//! let env = Arc::new(StaticEnv::new().with_var("APP_API_KEY", "key-from-the-environment"));
+//! let resolver = creds::builder_with_env(env).build();
+//! let chain = Chain::new(
+//!     resolver,
+//!     ["aws-sm://app/{name}", "env://APP_{NAME}", "keyring://my_application/{name}"],
+//! )?;
+//!
+//! let api_key = chain.get("api_key").await?;
+//! assert_eq!(api_key.expose_str()?, "key-from-the-environment");
+//! assert_eq!(api_key.source(), Some("env"));
+//! // Every hop is recorded: the cloud store was tried first and fell through.
+//! let hops = &api_key.metadata().hops;
+//! assert_eq!(hops[0].reference, "aws-sm://app/api_key");
+//! assert_eq!(hops[1].reference, "env://APP_API_KEY");
+//! // The value never shows in Debug output.
+//! assert!(!format!("{api_key:?}").contains("key-from-the-environment"));
+//! # Ok(()) }
+//! ```
+//!
+//! ## One reference
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), creds::Error> {
+//! let password = creds::get("file:///run/secrets/db_password").await?;
+//! let user = creds::get("dotenv://DB_USER?path=config/.env").await?;
+//! let token = creds::get("keyring://my_application/api_token").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Access events go to `tracing` on the target `creds::access` (see [`access`]).
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+use std::sync::{Arc, OnceLock};
+
+pub use creds_core::*;
+
+/// The local stores: environment, `.env`, files and (feature `keyring`) the OS keyring.
+#[cfg(feature = "local-files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local-files")))]
+pub use creds_local as local;
+
+/// A resolver builder with every store compiled in, reading the real process environment.
+pub fn builder() -> ResolverBuilder {
+    builder_with_env(Arc::new(ProcessEnv))
+}
+
+/// A resolver builder with every store compiled in, reading the given environment.
+pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
+    let builder = Resolver::builder();
+    #[cfg(feature = "local-files")]
+    let builder = creds_local::register(builder, env);
+    #[cfg(not(feature = "local-files"))]
+    let _ = env;
+    builder
+}
+
+/// The process-wide resolver with every store compiled in, built at first use.
+pub fn resolver() -> &'static Resolver {
+    static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+    RESOLVER.get_or_init(|| builder().build())
+}
+
+/// Reads one reference through the process-wide [`resolver`].
+pub async fn get(reference: impl IntoReference) -> Result<Secret> {
+    resolver().get(reference).await
+}
+
+/// A chain over the process-wide [`resolver`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), creds::Error> {
+/// let chain = creds::chain(["env://APP_{NAME}", "keyring://my_application/{name}"])?;
+/// let key = chain.get("api_key").await?;
+/// # Ok(()) }
+/// ```
+pub fn chain<I, T>(templates: I) -> Result<Chain>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<str>,
+{
+    Chain::new(resolver().clone(), templates)
+}

@@ -1,0 +1,211 @@
+//! Project automation.
+//!
+//! - `cargo xtask ci`: installs what is missing (Debian packages, a Python venv with moto and
+//!   OpenBao, cargo-deny), starts moto, OpenBao and a private D-Bus session with an unlocked
+//!   gnome-keyring, runs fmt, clippy, the tests (under a fresh kernel session keyring), cargo-deny
+//!   and rustdoc, then stops every service it started, also on failure. One summary line per step.
+//! - `cargo xtask services -- CMD ARGS…`: the same services around any command (for example
+//!   `cargo xtask services -- cargo test -p creds-local`).
+//!
+//! Environment: `CREDS_CACHE_DIR` (default `$CARGO_TARGET_DIR/xtask` or `target/xtask`) holds the
+//! venv and the services' state.
+
+mod services;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use services::Services;
+
+type Result<T, E = String> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("services") => with_services(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask ci\n       cargo xtask services -- CMD [ARGS...]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Where the venv and service state live.
+pub(crate) fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CREDS_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    target.join("xtask")
+}
+
+struct Summary {
+    lines: Vec<String>,
+    started: Instant,
+}
+
+impl Summary {
+    fn new() -> Self {
+        Summary {
+            lines: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs one step, prints and records its summary line.
+    fn step(&mut self, name: &str, f: impl FnOnce() -> Result<String>) -> Result<()> {
+        eprintln!("==> {name}");
+        let t = Instant::now();
+        let result = f();
+        let secs = t.elapsed().as_secs_f64();
+        let line = match &result {
+            Ok(note) if note.is_empty() => format!("ci: {name:<10} ok      {secs:7.1}s"),
+            Ok(note) => format!("ci: {name:<10} ok      {secs:7.1}s  {note}"),
+            Err(e) => format!("ci: {name:<10} FAILED  {secs:7.1}s  {e}"),
+        };
+        eprintln!("{line}");
+        self.lines.push(line);
+        result.map(|_| ())
+    }
+
+    fn print(&self) {
+        eprintln!("\n---- summary ----");
+        for line in &self.lines {
+            eprintln!("{line}");
+        }
+        eprintln!("ci: total {:.1}s", self.started.elapsed().as_secs_f64());
+    }
+}
+
+fn ci() -> Result<()> {
+    let mut summary = Summary::new();
+    let result = ci_steps(&mut summary);
+    summary.print();
+    result
+}
+
+fn ci_steps(summary: &mut Summary) -> Result<()> {
+    let root = root();
+    summary.step("packages", tools::ensure_system_packages)?;
+    let venv = tools::venv_dir();
+    summary.step("venv", || tools::ensure_venv(&venv))?;
+    summary.step("cargo-deny", tools::ensure_cargo_deny)?;
+    summary.step("fmt", || {
+        run(Command::new("cargo")
+            .args(["fmt", "--all", "--", "--check"])
+            .current_dir(&root))
+    })?;
+    summary.step("clippy", || {
+        run(Command::new("cargo")
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(&root))
+    })?;
+
+    let mut services = None;
+    summary.step("services", || {
+        let s = Services::start(&venv)?;
+        let note = s.describe();
+        services = Some(s);
+        Ok(note)
+    })?;
+    let services = services.expect("started");
+    let tested = summary.step("test", || {
+        let mut cmd = Command::new("keyctl");
+        cmd.args([
+            "session",
+            "-",
+            "cargo",
+            "test",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ])
+        .current_dir(&root);
+        services.apply_env(&mut cmd);
+        run(&mut cmd)
+    });
+    drop(services); // stops every service, before the remaining steps.
+    tested?;
+
+    summary.step("deny", || {
+        run(Command::new("cargo")
+            .args(["deny", "check", "bans", "licenses", "sources"])
+            .current_dir(&root))?;
+        tools::deny_advisories(&root)
+    })?;
+    summary.step("doc", || {
+        run(Command::new("cargo")
+            .args(["doc", "--workspace", "--all-features", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .current_dir(&root))
+    })?;
+    Ok(())
+}
+
+fn with_services(args: &[String]) -> Result<()> {
+    let args = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        _ => args,
+    };
+    let Some((program, rest)) = args.split_first() else {
+        return Err("usage: cargo xtask services -- CMD [ARGS...]".into());
+    };
+    tools::ensure_system_packages()?;
+    let venv = tools::venv_dir();
+    tools::ensure_venv(&venv)?;
+    let services = Services::start(&venv)?;
+    eprintln!("xtask: {}", services.describe());
+    let mut cmd = Command::new("keyctl");
+    cmd.args(["session", "-", program]).args(rest);
+    services.apply_env(&mut cmd);
+    run(&mut cmd).map(|_| ())
+}
+
+/// Runs a command to completion, inheriting stdio; an error names it and its status.
+pub(crate) fn run(cmd: &mut Command) -> Result<String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(String::new())
+    } else {
+        Err(format!("{:?} exited with {status}", cmd.get_program()))
+    }
+}
+
+/// Whether a program is on PATH.
+pub(crate) fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
