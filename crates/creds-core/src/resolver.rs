@@ -13,6 +13,21 @@ use crate::secret::{Metadata, Secret};
 use crate::selector::apply_selector;
 use crate::store::{IntoReference, Store};
 
+/// Completes a store's answer: records the reference and the store in the metadata, then applies
+/// the reference's selector. Every path from a store to a caller goes through here.
+pub(crate) fn finish(store_name: &str, reference: &Reference, secret: Secret) -> Result<Secret> {
+    let secret = secret.map_metadata(|m| {
+        m.reference = Some(reference.clone());
+        if m.source.is_none() {
+            m.source = Some(store_name.to_string());
+        }
+    });
+    match reference.selector() {
+        Some(selector) => apply_selector(&secret, selector),
+        None => Ok(secret),
+    }
+}
+
 /// What a deployment allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -189,16 +204,7 @@ impl Resolver {
             .get(reference)
             .await
             .map_err(|e| e.or_reference(reference).or_source_name(store.name()))?;
-        let secret = secret.map_metadata(|m| {
-            m.reference = Some(reference.clone());
-            if m.source.is_none() {
-                m.source = Some(store.name().to_string());
-            }
-        });
-        match reference.selector() {
-            Some(selector) => apply_selector(&secret, selector),
-            None => Ok(secret),
-        }
+        finish(store.name(), reference, secret)
     }
 
     /// Writes `value` to the store of the reference's scheme. A selector is refused for now:

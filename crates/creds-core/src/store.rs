@@ -101,10 +101,7 @@ pub trait StoreExt: Store {
             .get(&reference)
             .await
             .map_err(|e| e.or_reference(&reference).or_source_name(self.name()))?;
-        match reference.selector() {
-            Some(sel) => crate::selector::apply_selector(&secret, sel),
-            None => Ok(secret),
-        }
+        crate::resolver::finish(self.name(), &reference, secret)
     }
 
     /// Reads a reference as UTF-8 text, in zeroizing memory.
