@@ -89,6 +89,12 @@ pub(crate) async fn run(
         return Err(errors);
     }
 
+    // Watch signals before the program starts, so none sent after it started is missed.
+    let signal_error = |e: std::io::Error| {
+        vec![Error::new(ErrorKind::Other, "cannot watch signals").with_source(e)]
+    };
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args);
@@ -108,11 +114,6 @@ pub(crate) async fn run(
     })?;
     let pid = child.id().map(|id| Pid::from_raw(id as i32));
 
-    let signal_error = |e: std::io::Error| {
-        vec![Error::new(ErrorKind::Other, "cannot watch signals").with_source(e)]
-    };
-    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
