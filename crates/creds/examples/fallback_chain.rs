@@ -32,7 +32,10 @@ async fn report(chain: &Chain, name: &str) -> Result<(), creds::Error> {
     let secret = chain.get(name).await?;
     println!(
         "{name}: found by {} in {} ({} bytes)",
-        secret.reference().map(|r| r.to_string()).unwrap_or_default(),
+        secret
+            .reference()
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
         secret.source().unwrap_or("?"),
         secret.len()
     );
