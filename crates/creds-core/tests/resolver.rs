@@ -462,7 +462,7 @@ mod capture {
         }
     }
 
-    pub fn install() {
+    pub(crate) fn install() {
         static ONCE: OnceLock<()> = OnceLock::new();
         ONCE.get_or_init(|| {
             tracing_subscriber::registry().with(Capture).init();
@@ -470,7 +470,7 @@ mod capture {
     }
 
     /// The events this thread emitted so far.
-    pub fn mine() -> Vec<Event> {
+    pub(crate) fn mine() -> Vec<Event> {
         let me = std::thread::current().id();
         EVENTS
             .lock()
