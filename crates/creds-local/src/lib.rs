@@ -8,7 +8,7 @@
 //! | `file:///abs/path`, `file://rel/path` | [`FileStore`] | a mounted secret (`/run/secrets/…`, `$CREDENTIALS_DIRECTORY/…`) | — |
 //! | `keyring://SERVICE/USER` | `KeyringStore` (feature `keyring`) | the Secret Service or the kernel keyring | set, delete |
 //!
-//! Every store takes an [`Environment`](creds_core::Environment), so tests and embedders decide
+//! Every store takes a [`creds_core::Environment`], so tests and embedders decide
 //! what "the environment" and "the working directory" are, and nothing here ever changes the
 //! process environment.
 //!
