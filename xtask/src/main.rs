@@ -4,12 +4,15 @@
 //!   OpenBao, cargo-deny), starts moto, OpenBao and a private D-Bus session with an unlocked
 //!   gnome-keyring, runs fmt, clippy, the tests (under a fresh kernel session keyring), cargo-deny
 //!   and rustdoc, then stops every service it started, also on failure. One summary line per step.
+//! - `cargo xtask bench`: runs the criterion benchmarks (with the services, as `ci` starts them)
+//!   and prints one `name: value` line per headline figure.
 //! - `cargo xtask services -- CMD ARGS…`: the same services around any command (for example
 //!   `cargo xtask services -- cargo test -p creds-local`).
 //!
 //! Environment: `CREDS_CACHE_DIR` (default `$CARGO_TARGET_DIR/xtask` or `target/xtask`) holds the
 //! venv and the services' state.
 
+mod bench;
 mod services;
 mod tools;
 
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("services") => with_services(&args[1..]),
+        Some("bench") => bench::bench(),
         _ => {
             eprintln!("usage: cargo xtask ci\n       cargo xtask services -- CMD [ARGS...]");
             return ExitCode::from(2);
@@ -48,15 +52,19 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The cargo target directory.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// Where the venv and service state live.
 pub(crate) fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CREDS_CACHE_DIR") {
         return PathBuf::from(dir);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    target.join("xtask")
+    target_dir().join("xtask")
 }
 
 struct Summary {

@@ -1,8 +1,10 @@
 //! Access events: one `tracing` event per read, on the target [`ACCESS_TARGET`].
 //!
 //! Each event carries the fields `reference`, `source` (the store that answered or failed),
-//! `outcome` (`ok` or an [`ErrorKind`] name), `duration_us`, and for chains `name` and `hops`
-//! (every template tried with its outcome). An event never carries a value.
+//! `outcome` (`ok`, `stale` when the cache served a value past its TTL because the backend failed,
+//! or an [`ErrorKind`] name), `duration_us`, `cached = true` when the cache answered, and for
+//! chains `name` and `hops` (every template tried with its outcome). An event never carries a
+//! value.
 //!
 //! Subscribe with any `tracing` subscriber, filtering on the target, e.g.
 //! `RUST_LOG=creds::access=info`.
@@ -82,6 +84,20 @@ pub(crate) fn record(reference: &dyn fmt::Display, source: &str, outcome: Outcom
         source = source,
         outcome = outcome.as_str(),
         duration_us = took.as_micros() as u64,
+        "secret access"
+    );
+}
+
+/// Emits the access event of a read answered by the cache (`cached = true`).
+#[inline]
+pub(crate) fn record_cached(reference: &str, source: Option<&str>, outcome: Outcome) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        reference = reference,
+        source = source.unwrap_or(""),
+        outcome = outcome.as_str(),
+        duration_us = 0u64,
+        cached = true,
         "secret access"
     );
 }

@@ -131,8 +131,36 @@ impl Chain {
 
     /// Resolves a logical name.
     pub async fn get(&self, name: &str) -> Result<Secret> {
+        self.resolve(name, false).await
+    }
+
+    /// Resolves a logical name asking each store again (bypassing fresh cached values).
+    pub async fn refresh_now(&self, name: &str) -> Result<Secret> {
+        self.resolve(name, true).await
+    }
+
+    /// Watches a logical name: the receiver changes whenever a refresh (every `interval`; by
+    /// default the cache TTL, else one minute) finds a new version or new bytes, from whichever
+    /// template answers. The task ends when every receiver is dropped.
+    pub async fn watch(
+        &self,
+        name: &str,
+        interval: Option<std::time::Duration>,
+    ) -> Result<tokio::sync::watch::Receiver<Secret>> {
+        let first = self.get(name).await?;
+        let interval = interval.unwrap_or_else(|| self.resolver.default_watch_interval());
+        let this = self.clone();
+        let name = name.to_string();
+        Ok(crate::resolver::spawn_watch(first, interval, move || {
+            let this = this.clone();
+            let name = name.clone();
+            async move { this.refresh_now(&name).await }
+        }))
+    }
+
+    async fn resolve(&self, name: &str, fresh: bool) -> Result<Secret> {
         let started = Instant::now();
-        let result = self.get_inner(name).await;
+        let result = self.get_inner(name, fresh).await;
         match &result {
             Ok(secret) => access::record_chain(
                 name,
@@ -147,7 +175,7 @@ impl Chain {
         result
     }
 
-    async fn get_inner(&self, name: &str) -> Result<Secret> {
+    async fn get_inner(&self, name: &str, fresh: bool) -> Result<Secret> {
         if name.is_empty() {
             return Err(Error::invalid_reference("empty logical name"));
         }
@@ -156,7 +184,13 @@ impl Chain {
             let reference = template
                 .expand(name)
                 .map_err(|e| e.with_hops(hops.clone()))?;
-            match self.resolver.get(&reference).await {
+            let key = reference.to_string();
+            let answer = if fresh {
+                self.resolver.refresh_now(key.as_str()).await
+            } else {
+                self.resolver.get(key.as_str()).await
+            };
+            match answer {
                 Ok(secret) => {
                     hops.push(Hop {
                         reference: reference.to_string(),

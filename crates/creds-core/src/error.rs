@@ -141,8 +141,10 @@ impl fmt::Display for ErrorKind {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The error of every creds operation.
+/// The error of every creds operation. Cloning is cheap enough for the cache to hand one
+/// failure to every caller that waited for it.
 ///
 /// Built with [`Error::new`] and the `with_*` setters:
 ///
@@ -155,10 +157,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert!(!err.is_temporary());
 /// assert_eq!(err.to_string(), "not found: no such variable (reference: env://API_KEY, source: env)");
 /// ```
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     temporary: bool,
@@ -166,7 +170,7 @@ struct Inner {
     reference: Option<String>,
     source_name: Option<String>,
     hops: Vec<Hop>,
-    source: Option<BoxError>,
+    source: Option<SharedError>,
 }
 
 impl Error {
@@ -217,7 +221,7 @@ impl Error {
 
     /// Attaches the underlying error. Its text must not be able to contain a secret value.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
+        self.inner.source = Some(SharedError::from(source.into()));
         self
     }
 
@@ -352,7 +356,7 @@ impl std::error::Error for Error {
         self.inner
             .source
             .as_ref()
-            .map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
+            .map(|e| &**e as &(dyn std::error::Error + 'static))
     }
 }
 

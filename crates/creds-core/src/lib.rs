@@ -11,6 +11,8 @@
 //! - [`Chain`]: logical names through an ordered list of templates, with the fall-through rules of
 //!   the spec;
 //! - [`access`]: one `tracing` event per read on the target `creds::access`, never with a value;
+//! - [`cache`] and [`layers`]: caching (TTL, single-flight, stale-if-error, refresh-ahead,
+//!   watch), retries and timeouts around any store, in a documented order;
 //! - [`Environment`]: the process environment, injectable so tests never mutate it.
 //!
 //! Most programs use the facade crate `creds`, which re-exports all of this together with the
@@ -29,9 +31,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod access;
+pub mod cache;
 mod chain;
 mod env;
 mod error;
+pub mod layers;
 mod reference;
 mod resolver;
 mod secret;
@@ -39,9 +43,11 @@ mod selector;
 mod store;
 
 pub use access::{Hop, Outcome};
+pub use cache::{CacheConfig, CacheStats};
 pub use chain::{Chain, Template, upper_snake};
 pub use env::{Environment, ProcessEnv, StaticEnv};
 pub use error::{Error, ErrorKind, Result};
+pub use layers::{RetryPolicy, Timeouts};
 pub use reference::{Reference, Scheme, Selector};
 pub use resolver::{Policy, Resolver, ResolverBuilder};
 pub use secret::{Metadata, Secret};

@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use crate::access::{self, Outcome};
+use crate::cache::{Cache, CacheConfig, CacheStats, Lookup};
 use crate::error::{Error, ErrorKind, Result};
+use crate::layers::{self, RetryPolicy, Timeouts};
 use crate::reference::{Reference, Scheme};
 use crate::secret::{Metadata, Secret};
 use crate::selector::apply_selector;
@@ -76,6 +80,7 @@ pub struct Resolver {
 struct Inner {
     stores: BTreeMap<Scheme, Arc<dyn Store>>,
     policy: Policy,
+    cache: Option<Cache>,
 }
 
 impl fmt::Debug for Resolver {
@@ -83,15 +88,23 @@ impl fmt::Debug for Resolver {
         f.debug_struct("Resolver")
             .field("stores", &self.inner.stores.values().collect::<Vec<_>>())
             .field("policy", &self.inner.policy)
+            .field("cache", &self.inner.cache.as_ref().map(|c| c.config()))
             .finish()
     }
 }
 
 /// Builds a [`Resolver`].
+///
+/// By default a resolver has no cache, no retries and no timeouts (each store keeps its own);
+/// the `creds` facade's `builder()` turns on [`Timeouts::default`] and
+/// [`RetryPolicy::default`]. The layers' order is documented in [`layers`](crate::layers).
 #[derive(Default)]
 pub struct ResolverBuilder {
     stores: BTreeMap<Scheme, Arc<dyn Store>>,
     policy: Policy,
+    cache: Option<CacheConfig>,
+    retry: Option<RetryPolicy>,
+    timeouts: Option<Timeouts>,
 }
 
 impl fmt::Debug for ResolverBuilder {
@@ -127,12 +140,37 @@ impl ResolverBuilder {
         self
     }
 
-    /// The resolver.
+    /// Caches values (see [`CacheConfig`]); `None` turns the cache off.
+    pub fn with_cache(mut self, config: impl Into<Option<CacheConfig>>) -> Self {
+        self.cache = config.into();
+        self
+    }
+
+    /// Retries temporary failures of every store; `None` turns retries off.
+    pub fn with_retry(mut self, policy: impl Into<Option<RetryPolicy>>) -> Self {
+        self.retry = policy.into();
+        self
+    }
+
+    /// Bounds every store's calls; `None` turns these timeouts off.
+    pub fn with_timeouts(mut self, timeouts: impl Into<Option<Timeouts>>) -> Self {
+        self.timeouts = timeouts.into();
+        self
+    }
+
+    /// The resolver: every store wrapped in the timeout and retry layers, the cache in front.
     pub fn build(self) -> Resolver {
+        let timeouts = self.timeouts.unwrap_or_else(Timeouts::none);
+        let stores = self
+            .stores
+            .into_iter()
+            .map(|(scheme, store)| (scheme, layers::wrap(store, timeouts, self.retry)))
+            .collect();
         Resolver {
             inner: Arc::new(Inner {
-                stores: self.stores,
+                stores,
                 policy: self.policy,
+                cache: self.cache.map(Cache::new),
             }),
         }
     }
@@ -176,12 +214,148 @@ impl Resolver {
         })
     }
 
-    /// Resolves a reference: the store of its scheme reads it, then the selector is applied. One
-    /// access event is emitted.
+    /// Resolves a reference: from the cache when it holds a fresh value, else the store of its
+    /// scheme reads it and the selector is applied. One access event is emitted per call.
     pub async fn get(&self, reference: impl IntoReference) -> Result<Secret> {
-        let reference = reference.into_reference()?;
+        let Some(cache) = &self.inner.cache else {
+            let reference = reference.into_reference()?;
+            return self.fetch(&reference).await;
+        };
+        let key = reference.key();
+        match cache.lookup(&key, Instant::now()) {
+            Lookup::Fresh { secret, refresh } => {
+                if refresh {
+                    self.refresh_in_background(cache, &key);
+                }
+                access::record_cached(&key, secret.source(), Outcome::Ok);
+                Ok(secret)
+            }
+            Lookup::Missing(e) => {
+                access::record_cached(&key, e.source_name(), Outcome::Failed(e.kind()));
+                Err(e)
+            }
+            Lookup::StaleBackoff(secret) => {
+                access::record_cached(&key, secret.source(), Outcome::Stale);
+                Ok(secret)
+            }
+            Lookup::Load => self.load(cache, &key).await,
+        }
+    }
+
+    /// Reads a reference from its store now, bypassing a fresh cached value, and caches the
+    /// answer. Concurrent calls for one reference share one backend call.
+    pub async fn refresh_now(&self, reference: impl IntoReference) -> Result<Secret> {
+        match &self.inner.cache {
+            Some(cache) => {
+                cache.count_refresh();
+                self.load(cache, &reference.key()).await
+            }
+            None => self.get(reference).await,
+        }
+    }
+
+    /// Drops the cached value of a reference (as written by callers).
+    pub fn invalidate(&self, reference: impl IntoReference) {
+        if let Some(cache) = &self.inner.cache {
+            cache.invalidate(&reference.key());
+        }
+    }
+
+    /// The cache's counters, when the resolver has a cache.
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.inner.cache.as_ref().map(Cache::stats)
+    }
+
+    /// Watches a reference: the receiver holds the current value and changes whenever a
+    /// refresh (every `interval`; by default the cache TTL, else one minute) sees a new version
+    /// (or, for stores without versions, new bytes). The refreshing task ends when every
+    /// receiver is dropped. Failed refreshes keep the last value and are logged on `creds::watch`.
+    pub async fn watch(
+        &self,
+        reference: impl IntoReference,
+        interval: Option<Duration>,
+    ) -> Result<watch::Receiver<Secret>> {
+        let key = reference.key().into_owned();
+        let first = self.get(key.as_str()).await?;
+        let interval = interval.unwrap_or_else(|| self.default_watch_interval());
+        let this = self.clone();
+        Ok(spawn_watch(first, interval, move || {
+            let this = this.clone();
+            let key = key.clone();
+            async move { this.refresh_now(key.as_str()).await }
+        }))
+    }
+
+    pub(crate) fn default_watch_interval(&self) -> Duration {
+        self.inner
+            .cache
+            .as_ref()
+            .map(|c| c.config().ttl)
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    /// One backend call for `key`, shared by every caller that arrives while it runs; the answer
+    /// is cached (or a stale value served when the backend fails temporarily).
+    async fn load(&self, cache: &Cache, key: &str) -> Result<Secret> {
+        let (flight, _leader) = cache.flight(key);
+        let result = flight
+            .get_or_init(|| self.load_into_cache(cache, key))
+            .await
+            .clone();
+        cache.land(key, &flight);
+        result
+    }
+
+    async fn load_into_cache(&self, cache: &Cache, key: &str) -> Result<Secret> {
+        cache.count_miss();
+        let reference: Reference = key.parse()?;
+        match self.fetch(&reference).await {
+            Ok(secret) => {
+                cache.store(key, reference.scheme(), &secret, Instant::now());
+                Ok(secret)
+            }
+            Err(e) => {
+                cache.count_error(e.kind());
+                let now = Instant::now();
+                if e.kind() == ErrorKind::NotFound {
+                    cache.store_missing(key, &e, now);
+                } else if let Some(stale) = cache.stale_after_error(key, &e, now) {
+                    tracing::warn!(
+                        target: access::ACCESS_TARGET,
+                        reference = key,
+                        error = %e,
+                        "backend failed; serving the cached value (stale-if-error)"
+                    );
+                    access::record_cached(key, stale.source(), Outcome::Stale);
+                    return Ok(stale);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn refresh_in_background(&self, cache: &Cache, key: &str) {
+        // Refresh-ahead needs a Tokio runtime to run in; elsewhere values simply expire.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if cache.in_flight(key) {
+            return;
+        }
+        cache.count_refresh();
+        let this = self.clone();
+        let key = key.to_string();
+        handle.spawn(async move {
+            if let Some(cache) = &this.inner.cache {
+                let _ = this.load(cache, &key).await;
+            }
+        });
+    }
+
+    /// Reads from the store (no cache) and emits the access event.
+    async fn fetch(&self, reference: &Reference) -> Result<Secret> {
         let started = Instant::now();
-        let result = self.get_inner(&reference).await;
+        let result = self.get_inner(reference).await;
         let (source, outcome) = match &result {
             Ok(s) => (
                 s.source().unwrap_or(reference.scheme().as_str()),
@@ -192,7 +366,7 @@ impl Resolver {
                 Outcome::Failed(e.kind()),
             ),
         };
-        access::record(&reference, source, outcome, started.elapsed());
+        access::record(reference, source, outcome, started.elapsed());
         result
     }
 
@@ -226,9 +400,56 @@ impl Resolver {
         let store = self
             .store(reference.scheme())
             .map_err(|e| e.with_reference(&reference))?;
-        store
+        let deleted = store
             .delete(&reference)
             .await
-            .map_err(|e| e.or_reference(&reference).or_source_name(store.name()))
+            .map_err(|e| e.or_reference(&reference).or_source_name(store.name()));
+        self.invalidate(&reference);
+        deleted
+    }
+}
+
+/// Spawns the task behind a watch: every `interval`, `refresh` runs and the channel changes
+/// when the version (or, without versions, the bytes) differs.
+pub(crate) fn spawn_watch<F, Fut>(
+    first: Secret,
+    interval: Duration,
+    refresh: F,
+) -> watch::Receiver<Secret>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Secret>> + Send + 'static,
+{
+    let (tx, rx) = watch::channel(first);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = tx.closed() => break,
+            }
+            match refresh().await {
+                Ok(new) => {
+                    tx.send_if_modified(|current| {
+                        if changed(current, &new) {
+                            *current = new;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!(target: "creds::watch", error = %e, "watch refresh failed")
+                }
+            }
+        }
+    });
+    rx
+}
+
+fn changed(old: &Secret, new: &Secret) -> bool {
+    match (old.version(), new.version()) {
+        (Some(a), Some(b)) => a != b,
+        _ => old.expose_secret() != new.expose_secret(),
     }
 }

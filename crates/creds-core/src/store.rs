@@ -1,5 +1,6 @@
 //! The store trait every backend implements, and conveniences on top of it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -55,31 +56,50 @@ pub trait Store: Send + Sync + fmt::Debug {
 pub trait IntoReference {
     /// Parses or clones into a [`Reference`].
     fn into_reference(self) -> Result<Reference>;
+
+    /// The reference as text: the cache key. Borrowed for text, so a cache hit allocates
+    /// nothing.
+    fn key(&self) -> Cow<'_, str>;
 }
 
 impl IntoReference for &str {
     fn into_reference(self) -> Result<Reference> {
         self.parse()
     }
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
 }
 impl IntoReference for String {
     fn into_reference(self) -> Result<Reference> {
         self.parse()
+    }
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
     }
 }
 impl IntoReference for &String {
     fn into_reference(self) -> Result<Reference> {
         self.parse()
     }
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
 }
 impl IntoReference for Reference {
     fn into_reference(self) -> Result<Reference> {
         Ok(self)
     }
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
 }
 impl IntoReference for &Reference {
     fn into_reference(self) -> Result<Reference> {
         Ok(self.clone())
+    }
+    fn key(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
     }
 }
 

@@ -68,14 +68,26 @@ pub use creds_core::*;
 #[cfg_attr(docsrs, doc(cfg(feature = "local-files")))]
 pub use creds_local as local;
 
-/// A resolver builder with every store compiled in, reading the real process environment.
+/// A resolver builder with every store compiled in, reading the real process environment, with
+/// [`Timeouts::default`] and [`RetryPolicy::default`]. Add a cache with
+/// [`with_cache`](ResolverBuilder::with_cache):
+///
+/// ```
+/// use std::time::Duration;
+/// let resolver = creds::builder()
+///     .with_cache(creds::CacheConfig::default().with_ttl(Duration::from_secs(60)))
+///     .build();
+/// ```
 pub fn builder() -> ResolverBuilder {
     builder_with_env(Arc::new(ProcessEnv))
 }
 
-/// A resolver builder with every store compiled in, reading the given environment.
+/// A resolver builder with every store compiled in, reading the given environment, with
+/// [`Timeouts::default`] and [`RetryPolicy::default`].
 pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
-    let builder = Resolver::builder();
+    let builder = Resolver::builder()
+        .with_timeouts(Timeouts::default())
+        .with_retry(RetryPolicy::default());
     #[cfg(feature = "local-files")]
     let builder = creds_local::register(builder, env);
     #[cfg(not(feature = "local-files"))]
@@ -83,10 +95,12 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
     builder
 }
 
-/// The process-wide resolver with every store compiled in, built at first use.
+/// The process-wide resolver with every store compiled in, built at first use: [`builder()`]
+/// with [`CacheConfig::default`] (values served from memory for 5 minutes, stale-if-error for
+/// 15, refreshed ahead of expiry).
 pub fn resolver() -> &'static Resolver {
     static RESOLVER: OnceLock<Resolver> = OnceLock::new();
-    RESOLVER.get_or_init(|| builder().build())
+    RESOLVER.get_or_init(|| builder().with_cache(CacheConfig::default()).build())
 }
 
 /// Reads one reference through the process-wide [`resolver`].

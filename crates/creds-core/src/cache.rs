@@ -1,0 +1,480 @@
+//! The cache of a [`Resolver`](crate::Resolver): TTL, size bounds, single-flight,
+//! stale-if-error, refresh-ahead, jitter and negative caching.
+//!
+//! Entries are keyed by the reference text as the caller wrote it (selector included), so a hit
+//! costs one hash lookup and one reference-count increment: no parsing, no allocation.
+//!
+//! # What each setting costs
+//!
+//! | setting | default | effect |
+//! |---|---|---|
+//! | `ttl` | 5 min | a value is served from memory this long; a longer TTL means fewer backend calls and slower rotation pick-up |
+//! | per scheme / per reference TTL | — | overrides `ttl`; never beyond an expiry or lease the backend reports |
+//! | `max_entries`, `max_bytes` | 10 000, 16 MiB | memory bound; over it, entries are evicted |
+//! | `stale_if_error` | 15 min | how long past its TTL a value may be served while the backend is unavailable, times out or throttles |
+//! | `refresh_ahead` | 0.8 | after this fraction of the TTL, a hit starts one background refresh; callers keep the cached value |
+//! | `jitter` | 0.1 | each entry's TTL is shortened by up to this fraction, so processes do not refresh together |
+//! | `negative_ttl` | off | remembers *not found* this long (useful for chains whose first templates miss) |
+//! | `error_backoff` | 5 s | after a failed refresh, stale serves come without asking the backend again for this long |
+//!
+//! # Eviction
+//!
+//! The store is [quick_cache](https://docs.rs/quick_cache)'s sharded CLOCK-Pro-style cache: hot
+//! and cold entries with a reference bit, resistant to scans. Each entry weighs
+//! `max(1, ⌈bytes × max_entries / max_bytes⌉)` against a capacity of `max_entries`, where bytes
+//! is the key, the value and 64 bytes of bookkeeping; so both the number of entries and their
+//! bytes stay within the bounds. The cache is split into up to 16 shards (each at least 64
+//! entries and 64 KiB) that evict independently, so eviction may begin slightly before a bound
+//! and a single value larger than one shard's share of `max_bytes` is not cached. Evicted and
+//! replaced values are zeroed when their last user drops them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::OnceCell;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::reference::Scheme;
+use crate::secret::Secret;
+
+/// How the cache behaves. See the [module documentation](self) for what each setting costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheConfig {
+    /// How long a value is served without asking the backend.
+    pub ttl: Duration,
+    /// TTLs per scheme (overriding `ttl`).
+    pub scheme_ttl: BTreeMap<Scheme, Duration>,
+    /// TTLs per reference, exactly as written (overriding the scheme's and the default).
+    pub reference_ttl: HashMap<String, Duration>,
+    /// The most entries kept.
+    pub max_entries: usize,
+    /// The most bytes kept (keys, values and bookkeeping).
+    pub max_bytes: u64,
+    /// How long past its TTL a value may be served while the backend fails temporarily.
+    pub stale_if_error: Duration,
+    /// The fraction of the TTL after which a hit starts a background refresh (`None`: never).
+    pub refresh_ahead: Option<f64>,
+    /// The largest fraction by which an entry's TTL is shortened at random.
+    pub jitter: f64,
+    /// How long *not found* is remembered (`None`: not at all).
+    pub negative_ttl: Option<Duration>,
+    /// After a failed refresh, how long stale values are served without asking again.
+    pub error_backoff: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl: Duration::from_secs(300),
+            scheme_ttl: BTreeMap::new(),
+            reference_ttl: HashMap::new(),
+            max_entries: 10_000,
+            max_bytes: 16 * 1024 * 1024,
+            stale_if_error: Duration::from_secs(900),
+            refresh_ahead: Some(0.8),
+            jitter: 0.1,
+            negative_ttl: None,
+            error_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Sets the default TTL.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+    /// Sets the TTL of one scheme's values.
+    pub fn with_scheme_ttl(mut self, scheme: Scheme, ttl: Duration) -> Self {
+        self.scheme_ttl.insert(scheme, ttl);
+        self
+    }
+    /// Sets the TTL of one reference (as written by callers).
+    pub fn with_reference_ttl(mut self, reference: impl Into<String>, ttl: Duration) -> Self {
+        self.reference_ttl.insert(reference.into(), ttl);
+        self
+    }
+    /// Sets the entry and byte bounds.
+    pub fn with_capacity(mut self, max_entries: usize, max_bytes: u64) -> Self {
+        self.max_entries = max_entries.max(1);
+        self.max_bytes = max_bytes.max(1);
+        self
+    }
+    /// Sets the stale-if-error window.
+    pub fn with_stale_if_error(mut self, window: Duration) -> Self {
+        self.stale_if_error = window;
+        self
+    }
+    /// Sets the refresh-ahead fraction (`None` disables it).
+    pub fn with_refresh_ahead(mut self, fraction: Option<f64>) -> Self {
+        self.refresh_ahead = fraction.map(|f| f.clamp(0.0, 1.0));
+        self
+    }
+    /// Sets the jitter fraction.
+    pub fn with_jitter(mut self, fraction: f64) -> Self {
+        self.jitter = fraction.clamp(0.0, 1.0);
+        self
+    }
+    /// Remembers *not found* for `ttl`.
+    pub fn with_negative_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.negative_ttl = ttl;
+        self
+    }
+    /// Sets the error backoff.
+    pub fn with_error_backoff(mut self, backoff: Duration) -> Self {
+        self.error_backoff = backoff;
+        self
+    }
+
+    fn ttl_for(&self, key: &str, scheme: Scheme) -> Duration {
+        self.reference_ttl
+            .get(key)
+            .or_else(|| self.scheme_ttl.get(&scheme))
+            .copied()
+            .unwrap_or(self.ttl)
+    }
+}
+
+/// A snapshot of the cache's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads answered from memory with a fresh value.
+    pub hits: u64,
+    /// Reads that went to the backend (each coalesced group counts once).
+    pub misses: u64,
+    /// Reads answered with a stale value because the backend failed.
+    pub stale: u64,
+    /// Background refreshes started (refresh-ahead and watches).
+    pub refreshes: u64,
+    /// Reads that waited for another caller's backend call instead of making their own.
+    pub coalesced: u64,
+    /// Backend errors by kind.
+    pub errors: BTreeMap<&'static str, u64>,
+    /// Entries held now.
+    pub entries: u64,
+}
+
+/// A counter spread over cache lines so that threads counting at once do not contend.
+struct Striped {
+    cells: [Padded; 16],
+}
+
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+impl Striped {
+    fn new() -> Self {
+        Striped {
+            cells: std::array::from_fn(|_| Padded(AtomicU64::new(0))),
+        }
+    }
+
+    #[inline]
+    fn add(&self) {
+        thread_local! {
+            static SLOT: usize = {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                (NEXT.fetch_add(1, Ordering::Relaxed) % 16) as usize
+            };
+        }
+        let slot = SLOT.with(|s| *s);
+        self.cells[slot].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.cells.iter().map(|c| c.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+#[derive(Clone)]
+enum Cached {
+    Value(Secret),
+    Missing(Error),
+}
+
+#[derive(Clone)]
+struct Entry {
+    value: Cached,
+    bytes: u64,
+    fresh_until: Instant,
+    stale_until: Instant,
+    refresh_at: Instant,
+    /// After a failed refresh: serve stale without asking until then.
+    retry_at: Option<Instant>,
+}
+
+#[derive(Clone)]
+struct Weigher {
+    max_entries: u64,
+    max_bytes: u64,
+}
+
+impl quick_cache::Weighter<String, Entry> for Weigher {
+    fn weight(&self, _key: &String, entry: &Entry) -> u64 {
+        let scaled =
+            (entry.bytes as u128 * self.max_entries as u128).div_ceil(self.max_bytes as u128);
+        (scaled as u64).max(1)
+    }
+}
+
+/// Shards let threads work on different locks; each shard holds an equal part of both bounds,
+/// so a shard must still hold a useful number of entries and bytes: at most 16 shards, at least
+/// 64 entries and 64 KiB each.
+fn shards(config: &CacheConfig) -> usize {
+    let by_entries = config.max_entries / 64;
+    let by_bytes = (config.max_bytes / (64 * 1024)) as usize;
+    let n = by_entries.min(by_bytes).clamp(1, 16);
+    1 << n.ilog2()
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    /// A fresh value; `refresh` when refresh-ahead is due.
+    Fresh { secret: Secret, refresh: bool },
+    /// A remembered *not found*.
+    Missing(Error),
+    /// A stale value to serve without asking (the backend failed recently).
+    StaleBackoff(Secret),
+    /// Nothing usable: ask the backend.
+    Load,
+}
+
+type Flight = Arc<OnceCell<Result<Secret>>>;
+
+pub(crate) struct Cache {
+    config: CacheConfig,
+    map: quick_cache::sync::Cache<String, Entry, Weigher>,
+    inflight: Mutex<HashMap<String, Flight>>,
+    hits: Striped,
+    misses: AtomicU64,
+    stale: AtomicU64,
+    refreshes: AtomicU64,
+    coalesced: AtomicU64,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Cache {
+    pub(crate) fn new(config: CacheConfig) -> Self {
+        let max_entries = config.max_entries.max(1) as u64;
+        let weigher = Weigher {
+            max_entries,
+            max_bytes: config.max_bytes.max(1),
+        };
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(config.max_entries.max(1))
+            .weight_capacity(max_entries)
+            .shards(shards(&config))
+            .build()
+            .expect("valid cache options");
+        Cache {
+            map: quick_cache::sync::Cache::with_options(
+                options,
+                weigher,
+                Default::default(),
+                Default::default(),
+            ),
+            config,
+            inflight: Mutex::new(HashMap::new()),
+            hits: Striped::new(),
+            misses: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+            refreshes: AtomicU64::new(0),
+            coalesced: AtomicU64::new(0),
+            errors: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// The hot path: one hash lookup.
+    #[inline]
+    pub(crate) fn lookup(&self, key: &str, now: Instant) -> Lookup {
+        let Some(entry) = self.map.get(key) else {
+            return Lookup::Load;
+        };
+        if now < entry.fresh_until {
+            self.hits.add();
+            return match entry.value {
+                Cached::Value(secret) => Lookup::Fresh {
+                    secret,
+                    refresh: now >= entry.refresh_at,
+                },
+                Cached::Missing(e) => Lookup::Missing(e),
+            };
+        }
+        match (entry.value, entry.retry_at) {
+            (Cached::Value(secret), Some(retry_at))
+                if now < retry_at && now < entry.stale_until =>
+            {
+                self.stale.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("creds_cache_stale_total").increment(1);
+                Lookup::StaleBackoff(secret)
+            }
+            _ => Lookup::Load,
+        }
+    }
+
+    /// Joins the in-flight load of `key`, or starts one. Returns the flight and whether this
+    /// caller leads it.
+    pub(crate) fn flight(&self, key: &str) -> (Flight, bool) {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = inflight.get(key) {
+            self.coalesced.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("creds_cache_coalesced_total").increment(1);
+            return (f.clone(), false);
+        }
+        let f: Flight = Arc::new(OnceCell::new());
+        inflight.insert(key.to_string(), f.clone());
+        (f, true)
+    }
+
+    /// Whether a load of `key` is under way.
+    pub(crate) fn in_flight(&self, key: &str) -> bool {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(key)
+    }
+
+    /// Ends a flight (only the flight that is registered, not a newer one).
+    pub(crate) fn land(&self, key: &str, flight: &Flight) {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            inflight.remove(key);
+        }
+    }
+
+    pub(crate) fn count_miss(&self) {
+        let misses = self.misses.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::counter!("creds_cache_misses_total").absolute(misses);
+        metrics::counter!("creds_cache_hits_total").absolute(self.hits.sum());
+    }
+
+    pub(crate) fn count_refresh(&self) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("creds_cache_refreshes_total").increment(1);
+    }
+
+    pub(crate) fn count_error(&self, kind: ErrorKind) {
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kind.as_str())
+            .or_default() += 1;
+        metrics::counter!("creds_errors_total", "kind" => kind.as_str()).increment(1);
+    }
+
+    /// Stores a loaded value.
+    pub(crate) fn store(&self, key: &str, scheme: Scheme, secret: &Secret, now: Instant) {
+        let mut ttl = self.config.ttl_for(key, scheme);
+        if let Some(expires) = secret.metadata().expires {
+            let left = expires
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            ttl = ttl.min(left);
+        }
+        let ttl = ttl.mul_f64(1.0 - self.config.jitter * crate::layers::random_unit());
+        let fresh_until = now + ttl;
+        let refresh_at = match self.config.refresh_ahead {
+            Some(f) => now + ttl.mul_f64(f),
+            None => fresh_until,
+        };
+        // A value past its reported expiry is never served stale.
+        let stale_until = match secret.metadata().expires {
+            Some(_) => fresh_until,
+            None => fresh_until + self.config.stale_if_error,
+        };
+        let bytes = (key.len() + secret.len() + 64) as u64;
+        self.map.insert(
+            key.to_string(),
+            Entry {
+                value: Cached::Value(secret.clone()),
+                bytes,
+                fresh_until,
+                stale_until,
+                refresh_at,
+                retry_at: None,
+            },
+        );
+    }
+
+    /// Remembers a *not found*, when negative caching is on.
+    pub(crate) fn store_missing(&self, key: &str, error: &Error, now: Instant) {
+        if let Some(ttl) = self.config.negative_ttl {
+            let until = now + ttl;
+            self.map.insert(
+                key.to_string(),
+                Entry {
+                    value: Cached::Missing(error.clone()),
+                    bytes: (key.len() + 128) as u64,
+                    fresh_until: until,
+                    stale_until: until,
+                    refresh_at: until,
+                    retry_at: None,
+                },
+            );
+        }
+    }
+
+    /// After a failed load: the stale value to serve, if the error allows and the window is
+    /// open. Marks the entry so callers in the next `error_backoff` get it without asking.
+    pub(crate) fn stale_after_error(
+        &self,
+        key: &str,
+        error: &Error,
+        now: Instant,
+    ) -> Option<Secret> {
+        if !matches!(
+            error.kind(),
+            ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::RateLimited
+        ) {
+            return None;
+        }
+        let mut entry = self.map.get(key)?;
+        let Cached::Value(secret) = &entry.value else {
+            return None;
+        };
+        if now >= entry.stale_until {
+            return None;
+        }
+        let secret = secret.clone();
+        if now < entry.fresh_until {
+            // A refresh-ahead failed while the value is still fresh: try again later.
+            entry.refresh_at = (now + self.config.error_backoff).min(entry.fresh_until);
+            self.map.insert(key.to_string(), entry);
+            return Some(secret);
+        }
+        entry.retry_at = Some(now + self.config.error_backoff);
+        self.map.insert(key.to_string(), entry);
+        self.stale.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("creds_cache_stale_total").increment(1);
+        Some(secret)
+    }
+
+    pub(crate) fn invalidate(&self, key: &str) {
+        self.map.remove(key);
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.sum(),
+            misses: self.misses.load(Ordering::Relaxed),
+            stale: self.stale.load(Ordering::Relaxed),
+            refreshes: self.refreshes.load(Ordering::Relaxed),
+            coalesced: self.coalesced.load(Ordering::Relaxed),
+            errors: self
+                .errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            entries: self.map.len() as u64,
+        }
+    }
+}
