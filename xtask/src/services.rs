@@ -283,6 +283,7 @@ impl Services {
             // The login keyring's password: a throwaway for this run's throwaway keyring.
             let _ = stdin.write_all(b"creds-ci-keyring\n");
         }
+        let keyring_pid = child.id();
         self.procs.push(Proc {
             name: "gnome-keyring",
             child,
@@ -306,6 +307,9 @@ impl Services {
             .push(("DBUS_SESSION_BUS_ADDRESS".into(), address.clone()));
         self.env
             .push(("XDG_RUNTIME_DIR".into(), runtime.display().to_string()));
+        // Fault tests pause the Secret Service (SIGSTOP) and resume it.
+        self.env
+            .push(("CREDS_TEST_KEYRING_PID".into(), keyring_pid.to_string()));
         Ok(())
     }
 }

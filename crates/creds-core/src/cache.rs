@@ -478,3 +478,122 @@ impl Cache {
         }
     }
 }
+
+/// Parses a duration as `creds.toml` writes them: a whole number followed by `ms`, `s`, `m`, `h`
+/// or `d` (`30s`, `5m`, `1h`, `1d`).
+///
+/// ```
+/// use std::time::Duration;
+/// use creds_core::cache::parse_duration;
+/// assert_eq!(parse_duration("5m")?, Duration::from_secs(300));
+/// assert!(parse_duration("5 minutes").is_err());
+/// # Ok::<(), creds_core::Error>(())
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| {
+        Error::config(format!(
+            "`{text}` is not a duration such as 30s, 5m, 1h or 1d"
+        ))
+    })?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => {
+            return Err(Error::config(format!(
+                "`{text}` has no known unit: use ms, s, m, h or d"
+            )));
+        }
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
+/// The `[cache]` table of `creds.toml` (spec §4), with the same defaults as [`CacheConfig`].
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CacheTable {
+    ttl: Option<String>,
+    stale_if_error: Option<String>,
+    refresh_ahead: Option<RefreshAhead>,
+    jitter: Option<f64>,
+    max_entries: Option<usize>,
+    max_bytes: Option<u64>,
+    negative_ttl: Option<String>,
+    error_backoff: Option<String>,
+    #[serde(default)]
+    scheme_ttl: BTreeMap<String, String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum RefreshAhead {
+    Off(bool),
+    Fraction(f64),
+}
+
+impl TryFrom<CacheTable> for CacheConfig {
+    type Error = Error;
+
+    fn try_from(t: CacheTable) -> Result<CacheConfig> {
+        let mut c = CacheConfig::default();
+        if let Some(v) = t.ttl {
+            c.ttl = parse_duration(&v)?;
+        }
+        if let Some(v) = t.stale_if_error {
+            c.stale_if_error = parse_duration(&v)?;
+        }
+        match t.refresh_ahead {
+            Some(RefreshAhead::Off(false)) => c.refresh_ahead = None,
+            Some(RefreshAhead::Off(true)) | None => {}
+            Some(RefreshAhead::Fraction(f)) if (0.0..=1.0).contains(&f) => {
+                c.refresh_ahead = Some(f)
+            }
+            Some(RefreshAhead::Fraction(f)) => {
+                return Err(Error::config(format!(
+                    "refresh-ahead must be between 0 and 1, got {f}"
+                )));
+            }
+        }
+        if let Some(j) = t.jitter {
+            if !(0.0..=1.0).contains(&j) {
+                return Err(Error::config(format!(
+                    "jitter must be between 0 and 1, got {j}"
+                )));
+            }
+            c.jitter = j;
+        }
+        if let Some(n) = t.max_entries {
+            c.max_entries = n.max(1);
+        }
+        if let Some(n) = t.max_bytes {
+            c.max_bytes = n.max(1);
+        }
+        if let Some(v) = t.negative_ttl {
+            c.negative_ttl = Some(parse_duration(&v)?);
+        }
+        if let Some(v) = t.error_backoff {
+            c.error_backoff = parse_duration(&v)?;
+        }
+        for (scheme, ttl) in t.scheme_ttl {
+            c.scheme_ttl.insert(scheme.parse()?, parse_duration(&ttl)?);
+        }
+        Ok(c)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CacheConfig {
+    /// Reads the `[cache]` table of `creds.toml`: `ttl`, `stale-if-error`, `refresh-ahead` (a
+    /// fraction, or `false`), `jitter`, `max-entries`, `max-bytes`, `negative-ttl`,
+    /// `error-backoff` and `scheme-ttl = { aws-sm = "10m" }`. Unknown keys are errors.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let table = CacheTable::deserialize(d)?;
+        CacheConfig::try_from(table).map_err(|e| serde::de::Error::custom(e.message()))
+    }
+}

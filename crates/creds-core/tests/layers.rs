@@ -587,3 +587,41 @@ fn cached_values_stay_redacted() {
         assert!(!format!("{s:?} {r:?}").contains("canary-cache-31f"));
     });
 }
+
+#[test]
+fn cache_config_reads_the_creds_toml_table() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        cache: CacheConfig,
+    }
+    let f: File = toml::from_str(
+        "[cache]\nttl = \"5m\"\nstale-if-error = \"1h\"\nrefresh-ahead = false\nmax-entries = 50\nnegative-ttl = \"30s\"\nscheme-ttl = { aws-sm = \"10m\" }\n",
+    )
+    .unwrap();
+    assert_eq!(f.cache.ttl, Duration::from_secs(300));
+    assert_eq!(f.cache.stale_if_error, Duration::from_secs(3600));
+    assert_eq!(f.cache.refresh_ahead, None);
+    assert_eq!(f.cache.max_entries, 50);
+    assert_eq!(f.cache.negative_ttl, Some(Duration::from_secs(30)));
+    assert_eq!(
+        f.cache.scheme_ttl.get(&Scheme::AwsSm),
+        Some(&Duration::from_secs(600))
+    );
+    let defaults: File = toml::from_str("[cache]\n").unwrap();
+    assert_eq!(defaults.cache, CacheConfig::default());
+    for bad in [
+        "ttl = \"5 minutes\"",
+        "tll = \"5m\"",
+        "refresh-ahead = 2.0",
+        "scheme-ttl = { s3 = \"1m\" }",
+        "ttl = \"5w\"",
+    ] {
+        let e = toml::from_str::<File>(&format!("[cache]\n{bad}\n")).err();
+        assert!(e.is_some(), "{bad} should be refused");
+    }
+    let e = toml::from_str::<File>("[cache]\ntll = \"5m\"\n")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("tll") && e.contains("line 2"), "{e}");
+}

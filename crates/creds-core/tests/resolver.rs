@@ -547,3 +547,27 @@ fn secrets_and_errors_never_format_their_value() {
         );
     });
 }
+
+#[test]
+fn cached_reads_emit_access_events_marked_cached() {
+    capture::install();
+    rt().block_on(async {
+        let r = Resolver::builder()
+            .with_store(Scripted::new(Scheme::Env).value("HOT", CANARY))
+            .with_cache(creds_core::CacheConfig::default())
+            .build();
+        r.get("env://HOT").await.unwrap();
+        r.get("env://HOT").await.unwrap();
+    });
+    let events = capture::mine();
+    let access: Vec<_> = events
+        .iter()
+        .filter(|e| e.iter().any(|(k, v)| k == "target" && v == "creds::access"))
+        .collect();
+    assert_eq!(access.len(), 2, "{events:?}");
+    let cached = |e: &Vec<(String, String)>| e.iter().any(|(k, v)| k == "cached" && v == "true");
+    assert!(!cached(access[0]), "the first read went to the store");
+    assert!(cached(access[1]), "the second came from the cache");
+    assert!(access[1].iter().any(|(k, v)| k == "outcome" && v == "ok"));
+    assert!(!format!("{events:?}").contains(CANARY));
+}
