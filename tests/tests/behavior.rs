@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use creds::aws::{SecretsManagerStore, SsmStore};
 use creds::local::{DotenvStore, EnvStore, FileStore, KeyringBackend, KeyringStore};
 use creds::{Reference, Resolver, Store, async_trait};
 use creds_tests::{Fixture, SharedEnv, run_suite, services_required};
@@ -199,5 +200,117 @@ fn keyring_keyutils() {
             label: "keyring (keyutils)",
         })
         .await;
+    });
+}
+
+/// Whether moto is up; panics when it must be.
+fn moto() -> bool {
+    let up = std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    if !up {
+        assert!(!services_required(), "moto must be up");
+        eprintln!("skipped: AWS_ENDPOINT_URL is not set");
+    }
+    up
+}
+
+/// AWS Secrets Manager: values written with the official SDK (text as SecretString, other bytes
+/// as SecretBinary).
+struct AwsSm {
+    client: aws_sdk_secretsmanager::Client,
+    prefix: String,
+}
+
+#[async_trait]
+impl Fixture for AwsSm {
+    fn name(&self) -> &str {
+        "aws-sm"
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> String {
+        let name = format!("{}/{key}", self.prefix);
+        let req = self.client.create_secret().name(&name);
+        let req = match std::str::from_utf8(value) {
+            Ok(text) => req.secret_string(text),
+            Err(_) => req.secret_binary(aws_sdk_secretsmanager::primitives::Blob::new(value)),
+        };
+        req.send().await.unwrap();
+        format!("aws-sm://{name}")
+    }
+    fn missing(&self, key: &str) -> String {
+        format!("aws-sm://{}/{key}", self.prefix)
+    }
+    fn template(&self) -> String {
+        format!("aws-sm://{}/{{name}}", self.prefix)
+    }
+    fn resolver(&self) -> Resolver {
+        Resolver::builder()
+            .with_store(SecretsManagerStore::from_env())
+            .build()
+    }
+}
+
+/// AWS SSM Parameter Store: SecureString parameters written with the official SDK (text only).
+struct AwsSsm {
+    client: aws_sdk_ssm::Client,
+    prefix: String,
+}
+
+#[async_trait]
+impl Fixture for AwsSsm {
+    fn name(&self) -> &str {
+        "aws-ssm"
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> String {
+        let name = format!("{}/{key}", self.prefix);
+        self.client
+            .put_parameter()
+            .name(&name)
+            .value(std::str::from_utf8(value).unwrap())
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+        format!("aws-ssm://{name}")
+    }
+    fn missing(&self, key: &str) -> String {
+        format!("aws-ssm://{}/{key}", self.prefix)
+    }
+    fn template(&self) -> String {
+        format!("aws-ssm://{}/{{name}}", self.prefix)
+    }
+    fn binary(&self) -> bool {
+        false
+    }
+    fn resolver(&self) -> Resolver {
+        Resolver::builder().with_store(SsmStore::from_env()).build()
+    }
+}
+
+#[test]
+fn aws_secrets_manager() {
+    if !moto() {
+        return;
+    }
+    rt().block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let fixture = AwsSm {
+            client: aws_sdk_secretsmanager::Client::new(&sdk),
+            prefix: creds_tests::unique("behaviour"),
+        };
+        run_suite(&fixture).await;
+    });
+}
+
+#[test]
+fn aws_parameter_store() {
+    if !moto() {
+        return;
+    }
+    rt().block_on(async {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let fixture = AwsSsm {
+            client: aws_sdk_ssm::Client::new(&sdk),
+            prefix: format!("/{}", creds_tests::unique("behaviour")),
+        };
+        run_suite(&fixture).await;
     });
 }

@@ -27,28 +27,28 @@ pub(crate) fn bench() -> Result<()> {
     let venv = tools::venv_dir();
     tools::ensure_venv(&venv)?;
     let services = Services::start(&venv)?;
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "bench",
-        "-p",
-        "creds-core",
-        "--bench",
-        "cache",
-        "--",
-        "--noplot",
-    ])
-    .current_dir(root())
-    .stdout(Stdio::piped());
-    services.apply_env(&mut cmd);
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let run_bench = |package: &str, bench: &str| -> Result<String> {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["bench", "-p", package, "--bench", bench, "--", "--noplot"])
+            .current_dir(root())
+            .stdout(Stdio::piped());
+        services.apply_env(&mut cmd);
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        eprintln!("{stdout}");
+        if !out.status.success() {
+            return Err(format!(
+                "cargo bench -p {package} exited with {}",
+                out.status
+            ));
+        }
+        Ok(stdout)
+    };
+    let stdout = run_bench("creds-core", "cache")?;
+    run_bench("creds-aws", "cold")?;
     drop(services);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}");
-    if !out.status.success() {
-        return Err(format!("cargo bench exited with {}", out.status));
-    }
     let c1 = mean_ns("cached_get", "1t")?;
     let c2 = mean_ns("cached_get", "2t")?;
     let b1 = mean_ns("baseline_hashmap", "1t")?;
@@ -64,5 +64,10 @@ pub(crate) fn bench() -> Result<()> {
             println!("{line}");
         }
     }
+    let creds = mean_ns("cold_get", "creds")?;
+    let sdk = mean_ns("cold_get", "sdk")?;
+    println!("cold_get_creds_us: {:.1}", creds / 1000.0);
+    println!("cold_get_sdk_us: {:.1}", sdk / 1000.0);
+    println!("cold_get_ratio_vs_sdk: {:.3}", creds / sdk);
     Ok(())
 }

@@ -277,3 +277,44 @@ fn help_reads_well() {
     let out = run(creds().args(["run", "--help"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("NAME=REF"));
 }
+
+#[test]
+fn aws_secrets_manager_reference_through_the_binary() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        assert!(std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"));
+        eprintln!("skipped: no moto");
+        return;
+    }
+    // Written with the AWS CLI's Python SDK (boto3, installed with moto), read with creds.
+    let Ok(python) = std::env::var("CREDS_TEST_PYTHON") else {
+        return;
+    };
+    let name = format!("creds-cli-aws-{}", std::process::id());
+    let mut py = Command::new(python)
+        .args(["-c", "import boto3, sys; boto3.client('secretsmanager').create_secret(Name=sys.argv[1], SecretString=sys.stdin.read())", &name])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    py.stdin
+        .take()
+        .unwrap()
+        .write_all(format!(r#"{{"password":"{CANARY}"}}"#).as_bytes())
+        .unwrap();
+    assert!(py.wait().unwrap().success());
+    let out = run(creds().args(["get", &format!("aws-sm://{name}#password")]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.stdout, format!("{CANARY}\n").as_bytes());
+    let out = run(creds().args(["get", &format!("aws-sm://{name}-missing")]));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("aws-sm"));
+    let out = run(creds()
+        .args([
+            "run",
+            "--env",
+            &format!("DB_PASSWORD=aws-sm://{name}#password"),
+            "--",
+        ])
+        .args(["sh", "-c", "test \"$DB_PASSWORD\" = \"$EXPECTED\""])
+        .env("EXPECTED", CANARY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -381,17 +381,69 @@ impl Resolver {
         finish(store.name(), reference, secret)
     }
 
-    /// Writes `value` to the store of the reference's scheme. A selector is refused for now:
-    /// member-wise updates of JSON secrets belong to the stores of maps.
+    /// Writes `value` to the store of the reference's scheme, as a new version where the store
+    /// keeps versions, and drops the reference's cached value.
+    ///
+    /// With a `#key` selector only that member of the stored JSON object changes (the value
+    /// becomes a JSON string; a missing secret starts as `{}`) and the others are kept (spec §3).
     pub async fn set(&self, reference: impl IntoReference, value: &[u8]) -> Result<Metadata> {
         let reference = reference.into_reference()?;
         let store = self
             .store(reference.scheme())
             .map_err(|e| e.with_reference(&reference))?;
-        store
-            .set(&reference, value)
+        let whole = reference.without_selector();
+        let merged;
+        let value = match reference.selector() {
+            None => value,
+            Some(crate::reference::Selector::Pointer(_)) => {
+                return Err(Error::unsupported(
+                    "a write can change one top-level member (#key), not a JSON pointer",
+                )
+                .with_reference(&reference));
+            }
+            Some(crate::reference::Selector::Key(key)) => {
+                merged = self.merge_member(store, &whole, key, value).await?;
+                &merged[..]
+            }
+        };
+        let written = store
+            .set(&whole, value)
             .await
-            .map_err(|e| e.or_reference(&reference).or_source_name(store.name()))
+            .map_err(|e| e.or_reference(&reference).or_source_name(store.name()));
+        self.invalidate(&reference);
+        self.invalidate(&whole);
+        written
+    }
+
+    async fn merge_member(
+        &self,
+        store: &Arc<dyn Store>,
+        whole: &Reference,
+        key: &str,
+        value: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let context = |e: Error| e.or_reference(whole).or_source_name(store.name());
+        let text = std::str::from_utf8(value)
+            .map_err(|_| context(Error::decode("a JSON member must be UTF-8 text")))?;
+        let mut doc = match store.get(whole).await {
+            Ok(current) => serde_json::from_slice::<serde_json::Value>(current.expose_secret())
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .ok_or_else(|| {
+                    context(Error::decode(
+                        "the stored value is not a JSON object, so one member cannot be set",
+                    ))
+                })?,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                serde_json::Value::Object(Default::default())
+            }
+            Err(e) => return Err(context(e)),
+        };
+        doc[key] = serde_json::Value::String(text.to_string());
+        let bytes =
+            serde_json::to_vec(&doc).map_err(|_| context(Error::decode("cannot encode JSON")))?;
+        crate::selector::zeroize_value(&mut doc);
+        Ok(zeroize::Zeroizing::new(bytes))
     }
 
     /// Deletes the secret a reference points at.

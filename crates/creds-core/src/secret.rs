@@ -27,6 +27,9 @@ pub struct Metadata {
     pub expires: Option<SystemTime>,
     /// The content type, when the backend stores one.
     pub content_type: Option<String>,
+    /// The version's stages or labels, when the backend keeps them (`AWSCURRENT`,
+    /// `AWSPREVIOUS`, …).
+    pub stages: Vec<String>,
     /// For a value found through a [`Chain`](crate::Chain): every template tried, in order.
     pub hops: Vec<Hop>,
 }
@@ -214,6 +217,9 @@ impl fmt::Debug for Secret {
         }
         if let Some(c) = &m.content_type {
             d.field("content_type", c);
+        }
+        if !m.stages.is_empty() {
+            d.field("stages", &m.stages);
         }
         if !m.hops.is_empty() {
             d.field("hops", &m.hops);

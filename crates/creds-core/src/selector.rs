@@ -46,7 +46,7 @@ pub fn apply_selector(secret: &Secret, selector: &Selector) -> Result<Secret> {
 }
 
 /// Zeroes every string of a JSON document in place.
-fn zeroize_value(value: &mut Value) {
+pub(crate) fn zeroize_value(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(zeroize_value),

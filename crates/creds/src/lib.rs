@@ -12,6 +12,7 @@
 //! | `local` (default) | `env`, `dotenv`, `file`, `keyring` | `creds-local` |
 //! | `local-files` | `env`, `dotenv`, `file` (no D-Bus or crypto crates) | `creds-local` |
 //! | `keyring` | `keyring` | `creds-local` |
+//! | `aws` | `aws-sm`, `aws-ssm` | `creds-aws` |
 //!
 //! A reference whose scheme is not compiled in fails with an error that names the feature.
 //!
@@ -68,6 +69,11 @@ pub use creds_core::*;
 #[cfg_attr(docsrs, doc(cfg(feature = "local-files")))]
 pub use creds_local as local;
 
+/// AWS Secrets Manager and SSM Parameter Store.
+#[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
+pub use creds_aws as aws;
+
 /// A resolver builder with every store compiled in, reading the real process environment, with
 /// [`Timeouts::default`] and [`RetryPolicy::default`]. Add a cache with
 /// [`with_cache`](ResolverBuilder::with_cache):
@@ -92,6 +98,8 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
     let builder = creds_local::register(builder, env);
     #[cfg(not(feature = "local-files"))]
     let _ = env;
+    #[cfg(feature = "aws")]
+    let builder = creds_aws::register(builder, creds_aws::AwsConfig::from_env());
     builder
 }
 
