@@ -314,3 +314,86 @@ fn aws_parameter_store() {
         run_suite(&fixture).await;
     });
 }
+
+/// Vault/OpenBao KV v2: written with the bao CLI. A JSON object becomes the secret's data; any
+/// other text is stored under the field `value` and read through `#value`.
+struct Vault {
+    prefix: String,
+}
+
+fn bao(args: &[&str], stdin: &str) {
+    use std::io::Write;
+    let bao = std::env::var("CREDS_TEST_PYTHON")
+        .map(|p| std::path::PathBuf::from(p).with_file_name("bao"))
+        .unwrap_or_else(|_| "bao".into());
+    let mut child = std::process::Command::new(bao)
+        .args(args)
+        .env("BAO_ADDR", std::env::var("VAULT_ADDR").unwrap())
+        .env(
+            "BAO_TOKEN",
+            std::env::var("VAULT_TOKEN").unwrap_or_else(|_| "root".into()),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "bao {args:?}");
+}
+
+#[async_trait]
+impl Fixture for Vault {
+    fn name(&self) -> &str {
+        "vault"
+    }
+    async fn put(&self, key: &str, value: &[u8]) -> String {
+        let text = std::str::from_utf8(value).unwrap();
+        let path = format!("{}/{key}", self.prefix);
+        let is_object = serde_json_is_object(text);
+        if is_object {
+            bao(&["kv", "put", "-mount=secret", &path, "-"], text);
+            format!("vault://secret/{path}")
+        } else {
+            bao(&["kv", "put", "-mount=secret", &path, "value=-"], text);
+            format!("vault://secret/{path}#value")
+        }
+    }
+    fn missing(&self, key: &str) -> String {
+        format!("vault://secret/{}/{key}", self.prefix)
+    }
+    fn template(&self) -> String {
+        format!("vault://secret/{}/{{name}}#value", self.prefix)
+    }
+    fn binary(&self) -> bool {
+        false
+    }
+    fn maps_only(&self) -> bool {
+        true
+    }
+    fn resolver(&self) -> Resolver {
+        Resolver::builder()
+            .with_store(creds::vault::VaultStore::from_env())
+            .build()
+    }
+}
+
+fn serde_json_is_object(text: &str) -> bool {
+    text.trim_start().starts_with('{') && text.trim_end().ends_with('}')
+}
+
+#[test]
+fn vault_kv2() {
+    if std::env::var_os("VAULT_ADDR").is_none() {
+        assert!(!services_required(), "OpenBao must be up");
+        eprintln!("skipped: VAULT_ADDR is not set");
+        return;
+    }
+    rt().block_on(run_suite(&Vault {
+        prefix: creds_tests::unique("behaviour"),
+    }));
+}

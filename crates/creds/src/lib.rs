@@ -13,6 +13,7 @@
 //! | `local-files` | `env`, `dotenv`, `file` (no D-Bus or crypto crates) | `creds-local` |
 //! | `keyring` | `keyring` | `creds-local` |
 //! | `aws` | `aws-sm`, `aws-ssm` | `creds-aws` |
+//! | `vault` | `vault` | `creds-vault` |
 //!
 //! A reference whose scheme is not compiled in fails with an error that names the feature.
 //!
@@ -74,6 +75,11 @@ pub use creds_local as local;
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub use creds_aws as aws;
 
+/// HashiCorp Vault and OpenBao.
+#[cfg(feature = "vault")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
+pub use creds_vault as vault;
+
 /// A resolver builder with every store compiled in, reading the real process environment, with
 /// [`Timeouts::default`] and [`RetryPolicy::default`]. Add a cache with
 /// [`with_cache`](ResolverBuilder::with_cache):
@@ -95,11 +101,17 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
         .with_timeouts(Timeouts::default())
         .with_retry(RetryPolicy::default());
     #[cfg(feature = "local-files")]
-    let builder = creds_local::register(builder, env);
+    let builder = creds_local::register(builder, env.clone());
     #[cfg(not(feature = "local-files"))]
     let _ = env;
     #[cfg(feature = "aws")]
     let builder = creds_aws::register(builder, creds_aws::AwsConfig::from_env());
+    #[cfg(feature = "vault")]
+    let builder = builder.with_store(
+        creds_vault::VaultStoreBuilder::from_env()
+            .with_environment(env.clone())
+            .build_or_fail_later(),
+    );
     builder
 }
 

@@ -1,0 +1,257 @@
+//! Fault tests against a real moto server of this test's own (started from the venv that
+//! `cargo xtask ci` provides), so pausing and stopping it disturbs no other test: SIGSTOP gives
+//! stale values inside the window and timeouts outside it within the deadline, SIGCONT recovers,
+//! and a stopped server gets bounded, counted retries.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use creds_aws::AwsStoreBuilder;
+use creds_core::{CacheConfig, ErrorKind, Resolver, RetryPolicy, Timeouts};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        let python = match std::env::var("CREDS_TEST_PYTHON") {
+            Ok(p) => PathBuf::from(p),
+            Err(_) => {
+                assert!(
+                    std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
+                    "no CREDS_TEST_PYTHON"
+                );
+                eprintln!("skipped: CREDS_TEST_PYTHON (the venv with moto) is not set");
+                return None;
+            }
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python.with_file_name("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let until = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Moto { child, url })
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    fn sdk(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::for_tests(),
+                ),
+            )
+            .build()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = kill(self.pid(), Signal::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Counts the `metrics` counters creds emits.
+#[derive(Default)]
+struct Counters(Mutex<HashMap<String, Arc<Count>>>);
+#[derive(Default)]
+struct Count(AtomicU64);
+impl metrics::CounterFn for Count {
+    fn increment(&self, value: u64) {
+        self.0.fetch_add(value, Ordering::SeqCst);
+    }
+    fn absolute(&self, value: u64) {
+        self.0.store(value, Ordering::SeqCst);
+    }
+}
+struct Recorder(Arc<Counters>);
+impl metrics::Recorder for Recorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let c = self
+            .0
+            .0
+            .lock()
+            .unwrap()
+            .entry(key.name().to_string())
+            .or_default()
+            .clone();
+        metrics::Counter::from_arc(c)
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+#[test]
+fn paused_and_stopped_moto() {
+    let Some(mut moto) = Moto::start() else {
+        return;
+    };
+    let counters = Arc::new(Counters::default());
+    metrics::set_global_recorder(Recorder(counters.clone())).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sdk = moto.sdk();
+        let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+        sm.create_secret()
+            .name("fault/db")
+            .secret_string("last-good")
+            .send()
+            .await
+            .unwrap();
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+            max_elapsed: Duration::from_secs(10),
+        };
+        let deadline = Duration::from_secs(2);
+        let resolver = Resolver::builder()
+            .with_store(
+                AwsStoreBuilder::from_env()
+                    .with_sdk_config(sdk.clone())
+                    .build_secrets_manager(),
+            )
+            .with_retry(policy)
+            .with_timeouts(Timeouts {
+                attempt: Some(Duration::from_millis(500)),
+                overall: Some(deadline),
+            })
+            .with_cache(
+                CacheConfig::default()
+                    .with_ttl(Duration::from_millis(200))
+                    .with_stale_if_error(Duration::from_secs(60))
+                    .with_refresh_ahead(None)
+                    .with_jitter(0.0),
+            )
+            .build();
+        assert_eq!(
+            resolver
+                .get("aws-sm://fault/db")
+                .await
+                .unwrap()
+                .expose_str()
+                .unwrap(),
+            "last-good"
+        );
+
+        // Paused: the last good value inside the window, within the deadline.
+        kill(moto.pid(), Signal::SIGSTOP).unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let started = Instant::now();
+        let s = resolver.get("aws-sm://fault/db").await.unwrap();
+        assert_eq!(s.expose_str().unwrap(), "last-good");
+        assert!(
+            started.elapsed() < deadline + Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        // Nothing cached: a timeout within the deadline.
+        let started = Instant::now();
+        let e = resolver
+            .get("aws-sm://fault/never-cached")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(
+            started.elapsed() < deadline + Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+
+        // Resumed: fresh values again.
+        kill(moto.pid(), Signal::SIGCONT).unwrap();
+        sm.put_secret_value()
+            .secret_id("fault/db")
+            .secret_string("after-resume")
+            .send()
+            .await
+            .unwrap();
+        let s = resolver.refresh_now("aws-sm://fault/db").await.unwrap();
+        assert_eq!(s.expose_str().unwrap(), "after-resume");
+
+        // Stopped: connection refused, retried a bounded number of times, counted.
+        moto.child.kill().unwrap();
+        moto.child.wait().unwrap();
+        let before = counters
+            .0
+            .lock()
+            .unwrap()
+            .get("creds_retries_total")
+            .map(|c| c.0.load(Ordering::SeqCst))
+            .unwrap_or(0);
+        let e = resolver.get("aws-sm://fault/other").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        assert!(e.is_temporary());
+        let after = counters
+            .0
+            .lock()
+            .unwrap()
+            .get("creds_retries_total")
+            .map(|c| c.0.load(Ordering::SeqCst))
+            .unwrap_or(0);
+        assert_eq!(after - before, u64::from(policy.max_attempts - 1));
+    });
+}
