@@ -96,7 +96,8 @@ pub(crate) fn secrets_manager(
 }
 
 pub(crate) fn ssm(sdk: &SdkConfig, region: Option<&str>) -> aws_sdk_ssm::Client {
-    let mut b = aws_sdk_ssm::config::Builder::from(sdk);
+    let mut b = aws_sdk_ssm::config::Builder::from(sdk)
+        .retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(r) = region {
         b = b.region(Region::new(r.to_string()));
     }
