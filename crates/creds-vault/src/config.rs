@@ -133,3 +133,159 @@ pub struct VaultConfig {
     /// How to log in.
     pub auth: Auth,
 }
+
+/// The `[backends.vault]` table of `creds.toml` (spec §4).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct VaultTable {
+    address: Option<String>,
+    namespace: Option<String>,
+    ca_cert: Option<PathBuf>,
+    ca_path: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    skip_verify: Option<bool>,
+    timeout: Option<String>,
+    auth: Option<AuthTable>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AuthTable {
+    method: String,
+    mount: Option<String>,
+    token: Option<String>,
+    role_id: Option<String>,
+    secret_id: Option<String>,
+    #[serde(default)]
+    wrapped: bool,
+    role: Option<String>,
+    token_path: Option<PathBuf>,
+    jwt: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn required(value: Option<String>, method: &str, key: &str) -> Result<String, String> {
+    value.ok_or_else(|| format!("auth method `{method}` needs `{key}`"))
+}
+
+impl TryFrom<AuthTable> for Auth {
+    type Error = String;
+
+    fn try_from(t: AuthTable) -> Result<Auth, String> {
+        let m = t.method.as_str();
+        let mount = |default: &str| t.mount.clone().unwrap_or_else(|| default.to_string());
+        Ok(match m {
+            "token" => match t.token {
+                Some(r) => Auth::TokenFrom(r),
+                None => Auth::Token,
+            },
+            "approle" => Auth::AppRole {
+                mount: mount("approle"),
+                role_id: required(t.role_id, m, "role-id")?,
+                secret_id: required(t.secret_id, m, "secret-id")?,
+                wrapped: t.wrapped,
+            },
+            "kubernetes" => Auth::Kubernetes {
+                mount: mount("kubernetes"),
+                role: required(t.role, m, "role")?,
+                token_path: t
+                    .token_path
+                    .unwrap_or_else(|| PathBuf::from(KUBERNETES_TOKEN_PATH)),
+            },
+            "jwt" | "oidc" => Auth::Jwt {
+                mount: mount("jwt"),
+                role: required(t.role, m, "role")?,
+                jwt: required(t.jwt, m, "jwt")?,
+            },
+            "userpass" => Auth::Userpass {
+                mount: mount("userpass"),
+                username: required(t.username, m, "username")?,
+                password: required(t.password, m, "password")?,
+            },
+            other => {
+                return Err(format!(
+                    "unknown auth method `{other}` (known: token, approle, kubernetes, jwt, userpass)"
+                ));
+            }
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VaultConfig {
+    /// Reads `[backends.vault]`: `address`, `namespace`, `ca-cert`, `ca-path`, `client-cert`,
+    /// `client-key`, `skip-verify`, `timeout` and `auth = { method = "approle", role-id = "env://…",
+    /// secret-id = "file://…" }` (methods `token`, `approle`, `kubernetes`, `jwt`, `userpass`).
+    /// Credentials are references, never values. Unknown keys are errors.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let t = VaultTable::deserialize(d)?;
+        let timeout = t
+            .timeout
+            .map(|v| {
+                creds_core::cache::parse_duration(&v).map_err(|e| D::Error::custom(e.message()))
+            })
+            .transpose()?;
+        let auth = match t.auth {
+            Some(a) => Auth::try_from(a).map_err(D::Error::custom)?,
+            None => Auth::Token,
+        };
+        Ok(VaultConfig {
+            address: t.address,
+            namespace: t.namespace,
+            ca_cert: t.ca_cert,
+            ca_path: t.ca_path,
+            client_cert: t.client_cert,
+            client_key: t.client_key,
+            skip_verify: t.skip_verify,
+            timeout,
+            auth,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct File {
+        backends: Backends,
+    }
+    #[derive(serde::Deserialize)]
+    struct Backends {
+        vault: VaultConfig,
+    }
+
+    #[test]
+    fn reads_the_spec_example() {
+        let f: File = toml::from_str(
+            "[backends.vault]\naddress = \"https://vault.example.com:8200\"\nauth = { method = \"approle\", role-id = \"env://VAULT_ROLE_ID\", secret-id = \"file:///run/secrets/vault_secret_id\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            f.backends.vault.address.as_deref(),
+            Some("https://vault.example.com:8200")
+        );
+        assert_eq!(
+            f.backends.vault.auth,
+            Auth::approle("env://VAULT_ROLE_ID", "file:///run/secrets/vault_secret_id")
+        );
+        let f: File = toml::from_str("[backends.vault]\ntimeout = \"10s\"\nauth = { method = \"kubernetes\", role = \"app\" }\n").unwrap();
+        assert_eq!(f.backends.vault.auth, Auth::kubernetes("app"));
+        assert_eq!(f.backends.vault.timeout, Some(Duration::from_secs(10)));
+        for bad in [
+            "adress = \"x\"",
+            "auth = { method = \"approle\", role-id = \"env://X\" }",
+            "auth = { method = \"ldap\" }",
+            "auth = { method = \"token\", sekret = \"x\" }",
+            "timeout = \"soon\"",
+        ] {
+            assert!(
+                toml::from_str::<File>(&format!("[backends.vault]\n{bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

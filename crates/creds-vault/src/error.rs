@@ -76,13 +76,22 @@ pub(crate) fn from_client(e: vaultrs::error::ClientError, what: &str) -> Error {
             }
         }
         C::RestClientError { source } => {
-            let text = source.to_string();
+            let mut text = source.to_string();
+            let mut cur = std::error::Error::source(&source);
+            while let Some(e) = cur {
+                text.push_str(": ");
+                text.push_str(&e.to_string());
+                cur = e.source();
+            }
             let kind = if text.contains("timed out") || text.contains("timeout") {
                 ErrorKind::Timeout
             } else {
                 ErrorKind::Unavailable
             };
-            let message = if text.contains("certificate") || text.contains("UnknownIssuer") {
+            let message = if text.contains("certificate")
+                || text.contains("UnknownIssuer")
+                || text.contains("unknown issuer")
+            {
                 format!(
                     "{what}: the Vault server's TLS certificate is not trusted (set VAULT_CACERT)"
                 )

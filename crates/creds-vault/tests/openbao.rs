@@ -208,6 +208,7 @@ fn kv1_and_mounts_of_several_segments() {
         "kv",
     ]);
     bao(&["kv", "put", &format!("{v1}/app"), "k=from-v1"]);
+    bao(&["kv", "put", &format!("{v1}/leased"), "k=v", "ttl=30m"]);
     bao(&["kv", "put", &format!("-mount={team}"), "app", "k=from-team"]);
     rt().block_on(async {
         let res = resolver(root_store());
