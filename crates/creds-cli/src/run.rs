@@ -4,16 +4,18 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use creds::{Error, ErrorKind, Reference, Resolver, Secret};
+use creds::{Error, ErrorKind, Secret};
+
+use crate::context::Context;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// One `NAME=REF` binding.
+/// One `NAME=REF` binding (a reference or a logical name).
 #[derive(Debug)]
 struct Binding {
     name: String,
-    reference: Reference,
+    reference: String,
 }
 
 fn parse_binding(text: &str, origin: &str) -> Result<Binding, Error> {
@@ -28,10 +30,13 @@ fn parse_binding(text: &str, origin: &str) -> Result<Binding, Error> {
             "{origin}: empty or invalid variable name"
         )));
     }
-    let reference = crate::parse_reference(reference.trim())?;
+    let reference = reference.trim();
+    if reference.contains("://") {
+        reference.parse::<creds::Reference>()?;
+    }
     Ok(Binding {
         name: name.to_string(),
-        reference,
+        reference: reference.to_string(),
     })
 }
 
@@ -53,7 +58,7 @@ fn read_env_file(path: &PathBuf) -> Result<Vec<Binding>, Error> {
 }
 
 pub(crate) async fn run(
-    resolver: &Resolver,
+    ctx: &Context,
     env: &[String],
     env_files: &[PathBuf],
     command: Vec<OsString>,
@@ -76,12 +81,16 @@ pub(crate) async fn run(
         return Err(errors);
     }
 
-    let results =
-        futures::future::join_all(bindings.iter().map(|b| resolver.get(&b.reference))).await;
-    let mut values: Vec<(&str, Secret)> = Vec::with_capacity(bindings.len());
+    let (declared, results) = futures::future::join(
+        crate::verbs::declared_variables(ctx),
+        futures::future::join_all(bindings.iter().map(|b| ctx.resolve(&b.reference))),
+    )
+    .await;
+    let (mut values, declared_errors): (Vec<(String, Secret)>, _) = declared;
+    errors.extend(declared_errors);
     for (binding, result) in bindings.iter().zip(results) {
         match result {
-            Ok(secret) => values.push((&binding.name, secret)),
+            Ok(secret) => values.push((binding.name.clone(), secret)),
             Err(e) => errors.push(e),
         }
     }
@@ -98,6 +107,7 @@ pub(crate) async fn run(
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args);
+    // Later bindings win: --env over --env-file over the declared secrets.
     for (name, secret) in &values {
         use std::os::unix::ffi::OsStrExt;
         cmd.env(name, std::ffi::OsStr::from_bytes(secret.expose_secret()));

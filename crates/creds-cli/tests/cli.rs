@@ -9,7 +9,9 @@ const CANARY: &str = "canary-cli-9b7e";
 
 fn creds() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_creds"));
-    cmd.env_remove("CREDS_LOG");
+    cmd.env_remove("CREDS_LOG")
+        .env_remove("CREDS_CONFIG")
+        .env_remove("CREDS_PROFILE");
     cmd
 }
 

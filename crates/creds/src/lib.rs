@@ -61,6 +61,8 @@
 //! Access events go to `tracing` on the target `creds::access` (see [`access`]).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod config;
+
 use std::sync::{Arc, OnceLock};
 
 pub use creds_core::*;
