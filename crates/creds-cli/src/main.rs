@@ -6,6 +6,8 @@
 //! unavailable or timed out; 1 anything else. `creds run` exits with the child's status.
 
 mod context;
+mod progress;
+mod redact;
 mod run;
 mod verbs;
 
@@ -82,6 +84,9 @@ enum Command {
         /// A file of NAME=REFERENCE lines (blank lines and # comments are skipped).
         #[arg(long = "env-file", value_name = "FILE")]
         env_file: Vec<PathBuf>,
+        /// Replace every secret value in the program's stdout and stderr with [REDACTED:NAME].
+        #[arg(long)]
+        redact: bool,
         /// The program and its arguments.
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
@@ -142,8 +147,9 @@ fn main() -> ExitCode {
             Command::Run {
                 env,
                 env_file,
+                redact,
                 command,
-            } => run::run(&ctx, &env, &env_file, command).await,
+            } => run::run(&ctx, &env, &env_file, redact, command).await,
             Command::Export { format } => verbs::export(&ctx, format).await,
             Command::Check { format } => verbs::check(&ctx, format).await,
             Command::Set { raw, reference } => verbs::set(&ctx, &reference, raw).await,

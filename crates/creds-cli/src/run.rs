@@ -61,6 +61,7 @@ pub(crate) async fn run(
     ctx: &Context,
     env: &[String],
     env_files: &[PathBuf],
+    redact: bool,
     command: Vec<OsString>,
 ) -> Result<u8, Vec<Error>> {
     let mut bindings = Vec::new();
@@ -112,6 +113,16 @@ pub(crate) async fn run(
         use std::os::unix::ffi::OsStrExt;
         cmd.env(name, std::ffi::OsStr::from_bytes(secret.expose_secret()));
     }
+    let redactions: Vec<(String, Vec<u8>)> = if redact {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        values
+            .iter()
+            .map(|(n, s)| (n.clone(), s.expose_secret().to_vec()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     drop(values);
     let mut child = cmd.spawn().map_err(|e| {
         vec![
@@ -123,6 +134,24 @@ pub(crate) async fn run(
         ]
     })?;
     let pid = child.id().map(|id| Pid::from_raw(id as i32));
+    let mut copies = Vec::new();
+    if redact {
+        if let Some(out) = child.stdout.take() {
+            copies.push(tokio::spawn(copy_redacted(
+                out,
+                tokio::io::stdout(),
+                redactions.clone(),
+            )));
+        }
+        if let Some(err) = child.stderr.take() {
+            copies.push(tokio::spawn(copy_redacted(
+                err,
+                tokio::io::stderr(),
+                redactions.clone(),
+            )));
+        }
+    }
+    drop(redactions);
 
     let status = loop {
         tokio::select! {
@@ -134,6 +163,9 @@ pub(crate) async fn run(
     let status = status.map_err(|e| {
         vec![Error::new(ErrorKind::Other, "cannot wait for the program").with_source(e)]
     })?;
+    for c in copies {
+        let _ = c.await;
+    }
     use std::os::unix::process::ExitStatusExt;
     Ok(match (status.code(), status.signal()) {
         (Some(code), _) => code as u8,
@@ -146,4 +178,31 @@ fn forward(pid: Option<Pid>, sig: Signal) {
     if let Some(pid) = pid {
         let _ = kill(pid, sig);
     }
+}
+
+/// Copies a stream of the program to ours, redacting every secret value.
+async fn copy_redacted<R, W>(mut from: R, mut to: W, values: Vec<(String, Vec<u8>)>)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut redactor = crate::redact::Redactor::new(&values);
+    drop(values);
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let out = redactor.feed(&buf[..n]);
+                if to.write_all(&out).await.is_err() {
+                    break;
+                }
+                let _ = to.flush().await;
+            }
+        }
+    }
+    let _ = to.write_all(&redactor.finish()).await;
+    let _ = to.flush().await;
+    zeroize::Zeroize::zeroize(&mut buf);
 }

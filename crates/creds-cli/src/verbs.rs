@@ -12,7 +12,10 @@ use crate::{CheckFormat, ExportFormat};
 type Outcome = Result<u8, Vec<Error>>;
 
 pub(crate) async fn get(ctx: &Context, arg: &str, no_newline: bool) -> Outcome {
-    let secret = ctx.resolve(arg).await.map_err(|e| vec![e])?;
+    let progress = crate::progress::Progress::start(format!("resolving {arg}"));
+    let secret = ctx.resolve(arg).await.map_err(|e| vec![e]);
+    drop(progress);
+    let secret = secret?;
     let mut out = std::io::stdout().lock();
     let written = out
         .write_all(secret.expose_secret())
@@ -41,6 +44,10 @@ pub(crate) async fn declared_variables(ctx: &Context) -> (Vec<(String, Secret)>,
     let Some(config) = &ctx.config else {
         return (vars, errors);
     };
+    let _progress = crate::progress::Progress::start(format!(
+        "resolving {} declared secrets",
+        config.secrets().count()
+    ));
     let declared: Vec<_> = config.secrets().collect();
     let results =
         futures::future::join_all(declared.iter().map(|(name, _)| ctx.resolve(name))).await;

@@ -320,3 +320,36 @@ fn aws_secrets_manager_reference_through_the_binary() {
         .env("EXPECTED", CANARY));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn redact_replaces_values_split_across_writes() {
+    let script = r#"half=${#SECRET}; half=$((half / 2)); printf '%s' "$(printf '%s' "$SECRET" | cut -c1-$half)"; sleep 0.2; printf '%s\n' "$(printf '%s' "$SECRET" | cut -c$((half + 1))-)"; printf 'err: %s\n' "$SECRET" >&2"#;
+    let out = run(creds()
+        .args([
+            "run",
+            "--redact",
+            "--env",
+            "SECRET=env://CREDS_T_SRC",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env("CREDS_T_SRC", CANARY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[REDACTED:SECRET]\n");
+    assert_eq!(stderr(&out), "err: [REDACTED:SECRET]\n");
+    // Without --redact the program's output is its own.
+    let out = run(creds()
+        .args([
+            "run",
+            "--env",
+            "SECRET=env://CREDS_T_SRC",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s' \"$SECRET\"",
+        ])
+        .env("CREDS_T_SRC", CANARY));
+    assert_eq!(out.stdout, CANARY.as_bytes());
+}
