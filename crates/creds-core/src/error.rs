@@ -48,6 +48,9 @@ pub enum ErrorKind {
     RateLimited,
     /// The store does not support the operation (for example writing to the environment).
     Unsupported,
+    /// The secret exists but may not be used: disabled, expired, or not valid yet. The message
+    /// says which.
+    Disabled,
     /// Anything else.
     Other,
 }
@@ -69,6 +72,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Disabled => "disabled",
             ErrorKind::Other => "other",
         }
     }
@@ -110,6 +114,7 @@ impl ErrorKind {
             ErrorKind::Decode
             | ErrorKind::Integrity
             | ErrorKind::Unsupported
+            | ErrorKind::Disabled
             | ErrorKind::Other => 1,
         }
     }
@@ -129,6 +134,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timed out",
             ErrorKind::RateLimited => "rate limited",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Disabled => "disabled",
             ErrorKind::Other => "error",
         }
     }
@@ -394,6 +400,7 @@ mod tests {
             Decode,
             Integrity,
             Unsupported,
+            Disabled,
             Other,
         ];
         for k in through {

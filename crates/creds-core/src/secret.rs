@@ -30,6 +30,9 @@ pub struct Metadata {
     /// The version's stages or labels, when the backend keeps them (`AWSCURRENT`,
     /// `AWSPREVIOUS`, …).
     pub stages: Vec<String>,
+    /// Other non-secret facts a backend reports (Azure: `enabled`, `updated`, `not_before`,
+    /// `tag.NAME`; …).
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// For a value found through a [`Chain`](crate::Chain): every template tried, in order.
     pub hops: Vec<Hop>,
 }
@@ -220,6 +223,9 @@ impl fmt::Debug for Secret {
         }
         if !m.stages.is_empty() {
             d.field("stages", &m.stages);
+        }
+        if !m.attributes.is_empty() {
+            d.field("attributes", &m.attributes);
         }
         if !m.hops.is_empty() {
             d.field("hops", &m.hops);

@@ -442,6 +442,14 @@ impl Config {
                 .build()?;
             builder = builder.with_store(store);
         }
+        #[cfg(feature = "azure")]
+        {
+            let mut b = creds_azure::AzureKvStoreBuilder::from_env();
+            if self.azure().credential.as_deref() == Some("managed-identity") {
+                b = b.with_managed_identity();
+            }
+            builder = builder.with_store(b.build());
+        }
         if let Some(cache) = self.cache() {
             builder = builder.with_cache(cache.clone());
         }

@@ -14,6 +14,7 @@
 //! | `keyring` | `keyring` | `creds-local` |
 //! | `aws` | `aws-sm`, `aws-ssm` | `creds-aws` |
 //! | `vault` | `vault` | `creds-vault` |
+//! | `azure` | `azure-kv` | `creds-azure` |
 //!
 //! A reference whose scheme is not compiled in fails with an error that names the feature.
 //!
@@ -77,6 +78,11 @@ pub use creds_local as local;
 #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub use creds_aws as aws;
 
+/// Azure Key Vault.
+#[cfg(feature = "azure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "azure")))]
+pub use creds_azure as azure;
+
 /// HashiCorp Vault and OpenBao.
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
@@ -108,6 +114,8 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
     let _ = env;
     #[cfg(feature = "aws")]
     let builder = creds_aws::register(builder, creds_aws::AwsConfig::from_env());
+    #[cfg(feature = "azure")]
+    let builder = creds_azure::register(builder);
     #[cfg(feature = "vault")]
     let builder = builder.with_store(
         creds_vault::VaultStoreBuilder::from_env()
