@@ -450,6 +450,11 @@ impl Config {
             }
             builder = builder.with_store(b.build());
         }
+        #[cfg(feature = "gcp")]
+        {
+            let endpoint = self.gcp().endpoint.map(|e| e.into_inner());
+            builder = creds_gcp::register(builder, endpoint);
+        }
         if let Some(cache) = self.cache() {
             builder = builder.with_cache(cache.clone());
         }

@@ -15,6 +15,7 @@
 //! | `aws` | `aws-sm`, `aws-ssm` | `creds-aws` |
 //! | `vault` | `vault` | `creds-vault` |
 //! | `azure` | `azure-kv` | `creds-azure` |
+//! | `gcp` | `gcp-sm` | `creds-gcp` |
 //!
 //! A reference whose scheme is not compiled in fails with an error that names the feature.
 //!
@@ -83,6 +84,11 @@ pub use creds_aws as aws;
 #[cfg_attr(docsrs, doc(cfg(feature = "azure")))]
 pub use creds_azure as azure;
 
+/// Google Cloud Secret Manager.
+#[cfg(feature = "gcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gcp")))]
+pub use creds_gcp as gcp;
+
 /// HashiCorp Vault and OpenBao.
 #[cfg(feature = "vault")]
 #[cfg_attr(docsrs, doc(cfg(feature = "vault")))]
@@ -116,6 +122,8 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
     let builder = creds_aws::register(builder, creds_aws::AwsConfig::from_env());
     #[cfg(feature = "azure")]
     let builder = creds_azure::register(builder);
+    #[cfg(feature = "gcp")]
+    let builder = creds_gcp::register(builder, None);
     #[cfg(feature = "vault")]
     let builder = builder.with_store(
         creds_vault::VaultStoreBuilder::from_env()
