@@ -118,6 +118,7 @@ fn ci_steps(summary: &mut Summary) -> Result<()> {
     let venv = tools::venv_dir();
     summary.step("venv", || tools::ensure_venv(&venv))?;
     summary.step("cargo-deny", tools::ensure_cargo_deny)?;
+    summary.step("features", || features_isolated(&root))?;
     summary.step("fmt", || {
         run(Command::new("cargo")
             .args(["fmt", "--all", "--", "--check"])
@@ -176,6 +177,65 @@ fn ci_steps(summary: &mut Summary) -> Result<()> {
             .current_dir(&root))
     })?;
     Ok(())
+}
+
+/// Each cloud feature of `creds` compiles only its own backend: checked on `cargo tree`.
+fn features_isolated(root: &Path) -> Result<String> {
+    let families: [(&str, &[&str]); 4] = [
+        ("aws", &["aws-sdk-", "creds-aws"]),
+        ("vault", &["vaultrs", "creds-vault"]),
+        ("azure", &["azure_", "creds-azure"]),
+        ("gcp", &["google-cloud-", "creds-gcp"]),
+    ];
+    let tree = |features: &str| -> Result<String> {
+        let out = Command::new("cargo")
+            .args([
+                "tree",
+                "-p",
+                "creds",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+                "--no-default-features",
+            ])
+            .args(["--features", features])
+            .current_dir(root)
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo tree --features {features} failed"));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    for (feature, own) in families {
+        let text = tree(feature)?;
+        for (other, markers) in families {
+            let present = text
+                .lines()
+                .any(|l| markers.iter().any(|m| l.starts_with(m)));
+            if other == feature && !present {
+                return Err(format!(
+                    "feature {feature} does not bring in its own backend"
+                ));
+            }
+            if other != feature && present {
+                return Err(format!("feature {feature} brings in the {other} backend"));
+            }
+        }
+        let _ = own;
+    }
+    let default = tree("local")?
+        .lines()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let files = tree("local-files")?
+        .lines()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    Ok(format!(
+        "each cloud alone; local: {default} crates, local-files: {files}"
+    ))
 }
 
 fn with_services(args: &[String]) -> Result<()> {

@@ -93,6 +93,14 @@ impl Services {
         let python = venv.join("bin/python");
         s.env
             .push(("CREDS_TEST_PYTHON".into(), python.display().to_string()));
+        // The vendors' recorded traffic for the Azure and GCP replays, beside the repository.
+        let conformance = crate::root().join("../shared/conformance");
+        if conformance.exists() {
+            s.env.push((
+                "CREDS_CONFORMANCE_DIR".into(),
+                conformance.display().to_string(),
+            ));
+        }
         // Tests that need a service fail, rather than skip, when it is missing.
         s.env.push(("CREDS_TEST_SERVICES".into(), "1".into()));
         Ok(s)

@@ -353,3 +353,25 @@ fn redact_replaces_values_split_across_writes() {
         .env("CREDS_T_SRC", CANARY));
     assert_eq!(out.stdout, CANARY.as_bytes());
 }
+
+#[test]
+fn unavailable_and_rejected_credentials_exit_5_and_4() {
+    // Nothing listens on port 1 of loopback: unavailable.
+    let out = run(creds()
+        .args(["get", "vault://secret/x"])
+        .env("VAULT_ADDR", "http://127.0.0.1:1")
+        .env("VAULT_TOKEN", "t"));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("vault://secret/x"));
+    // A token OpenBao does not know: rejected credentials.
+    let Ok(addr) = std::env::var("VAULT_ADDR") else {
+        assert!(std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"));
+        return;
+    };
+    let out = run(creds()
+        .args(["get", "vault://secret/x"])
+        .env("VAULT_ADDR", addr)
+        .env("VAULT_TOKEN", "not-a-real-token"));
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not-a-real-token"));
+}

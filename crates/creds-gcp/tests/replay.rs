@@ -27,8 +27,13 @@ struct Interaction {
 }
 
 fn cassette() -> Vec<Interaction> {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/gcp/recorded/k8s-config-connector/tf.yaml");
+    // `$CREDS_CONFORMANCE_DIR`, else `shared/conformance` beside the repository.
+    let base = std::env::var_os("CREDS_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+        });
+    let file = base.join("gcp/recorded/k8s-config-connector/tf.yaml");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let docs = YamlLoader::load_from_str(&text).unwrap();
     docs[0]["interactions"]
