@@ -1,0 +1,239 @@
+//! The canary test: one unique value stored in every backend that runs here, every public
+//! operation and error path exercised with tracing at TRACE captured, every secret, error, store,
+//! builder and config formatted with `{}` and `{:?}` — and the value appears nowhere but where a
+//! caller asked for it.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use creds::local::{DotenvStore, EnvStore, FileStore, KeyringBackend, KeyringStore};
+use creds::{CacheConfig, Chain, StaticEnv, Store};
+use creds_tests::{services_required, unique};
+
+/// Every byte any tracing subscriber would have written, from every thread.
+fn captured() -> &'static Mutex<Vec<u8>> {
+    static LOG: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    LOG.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+#[derive(Clone)]
+struct Sink;
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        captured().lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn install_trace() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| Sink)
+            .init();
+    });
+}
+
+#[test]
+fn the_canary_appears_nowhere() {
+    install_trace();
+    let canary = format!("CANARY-{}-d41d8cd9", unique("c"));
+    let mut shown: Vec<String> = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("APP_TOKEN={canary}\nJSON='{{\"k\":\"{canary}\"}}'\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("secret"), format!("{canary}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("bad.env"),
+        format!("GOOD=1\nthis is not {canary} valid\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notjson"), &canary).unwrap();
+    let mut static_env = StaticEnv::new()
+        .with_var("APP_ENV_TOKEN", &canary)
+        .with_var(
+            "JSON_ENV",
+            format!(r#"{{"user":"u","password":"{canary}"}}"#),
+        )
+        .with_current_dir(dir.path());
+    // The Vault store reads its address and token from the same (injected) environment.
+    for key in ["VAULT_ADDR", "VAULT_TOKEN"] {
+        if let Some(v) = std::env::var_os(key) {
+            static_env = static_env.with_var(key, v);
+        }
+    }
+    let env = Arc::new(static_env);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut builder = creds::builder_with_env(env.clone()).with_cache(CacheConfig::default());
+        builder = builder
+            .with_store(EnvStore::new(env.clone()))
+            .with_store(DotenvStore::new(env.clone()))
+            .with_store(FileStore::new(env.clone()));
+        let ks = KeyringStore::builder()
+            .with_backend(KeyringBackend::SecretService)
+            .build();
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+            builder = builder.with_store(ks.clone());
+        }
+        let resolver = builder.build();
+        shown.push(format!("{resolver:?}"));
+
+        let mut reads = vec![
+            "env://APP_ENV_TOKEN".to_string(),
+            "env://JSON_ENV#password".into(),
+            "env://JSON_ENV#/password".into(),
+            "dotenv://APP_TOKEN".into(),
+            "dotenv://JSON#k".into(),
+            "file://secret".into(),
+        ];
+        // The servers of `cargo xtask ci`, when up: the same canary in each.
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+            let r = format!("keyring://creds-canary/{}", unique("k"));
+            ks.set(&r.parse().unwrap(), canary.as_bytes())
+                .await
+                .unwrap();
+            shown.push(format!("{ks:?}"));
+            reads.push(r);
+        } else {
+            assert!(!services_required());
+        }
+        if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+            let sm = format!("aws-sm://creds-canary/{}", unique("sm"));
+            resolver
+                .set(
+                    sm.as_str(),
+                    format!(r#"{{"password":"{canary}"}}"#).as_bytes(),
+                )
+                .await
+                .unwrap();
+            reads.push(format!("{sm}#password"));
+            let ssm = format!("aws-ssm:///creds-canary/{}", unique("ssm"));
+            resolver.set(ssm.as_str(), canary.as_bytes()).await.unwrap();
+            reads.push(ssm);
+        }
+        if std::env::var_os("VAULT_ADDR").is_some() {
+            let v = format!("vault://secret/creds-canary/{}", unique("v"));
+            resolver
+                .set(format!("{v}#password"), canary.as_bytes())
+                .await
+                .unwrap();
+            reads.push(format!("{v}#password"));
+        }
+        for r in &reads {
+            for _ in 0..2 {
+                // The second read comes from the cache.
+                let s = resolver
+                    .get(r.as_str())
+                    .await
+                    .unwrap_or_else(|e| panic!("{r}: {e}"));
+                assert_eq!(s.expose_str().unwrap(), canary, "{r}");
+                shown.push(format!("{s:?}"));
+                shown.push(format!("{s:#?}"));
+                shown.push(format!("{:?}", s.metadata()));
+            }
+            let fresh = resolver.refresh_now(r.as_str()).await.unwrap();
+            shown.push(format!("{fresh:?}"));
+        }
+        // Through a chain, and a watch.
+        let chain = Chain::new(
+            resolver.clone(),
+            ["aws-sm://creds-canary-none/{name}", "env://APP_ENV_{NAME}"],
+        )
+        .unwrap();
+        let s = chain.get("token").await.unwrap();
+        shown.push(format!("{s:?} {chain:?}"));
+        let rx = resolver.watch("env://APP_ENV_TOKEN", None).await.unwrap();
+        shown.push(format!("{:?}", *rx.borrow()));
+
+        // Error paths: selectors on values that hold the canary, decoding, parsing, writing.
+        let mut errors = Vec::new();
+        for r in [
+            "env://APP_ENV_TOKEN#field",
+            "file://notjson#/a",
+            "env://JSON_ENV#missing",
+            "dotenv://GOOD?path=bad.env",
+            "env://NOT_SET",
+            "file://secret?raw=maybe",
+        ] {
+            errors.push(resolver.get(r).await.unwrap_err());
+        }
+        errors.push(
+            resolver
+                .set("env://APP_ENV_TOKEN", canary.as_bytes())
+                .await
+                .unwrap_err(),
+        );
+        errors.push(
+            resolver
+                .set("file://notjson#k", canary.as_bytes())
+                .await
+                .unwrap_err(),
+        );
+        let s = resolver.get("env://JSON_ENV").await.unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Wrong {
+            password: u64,
+        }
+        errors.push(s.json::<Wrong>().unwrap_err());
+        errors.push(
+            resolver
+                .get("env://APP_ENV_TOKEN")
+                .await
+                .unwrap()
+                .json::<u32>()
+                .unwrap_err(),
+        );
+        for e in &errors {
+            shown.push(format!("{e} {e:?}"));
+            let mut src = std::error::Error::source(e);
+            while let Some(s) = src {
+                shown.push(format!("{s} {s:?}"));
+                src = s.source();
+            }
+        }
+        // A panic inside a user callback that holds the value.
+        let caught = std::panic::catch_unwind(|| {
+            let s = creds::Secret::new(canary.as_bytes().to_vec(), Default::default());
+            panic!("callback failed with {s:?}");
+        });
+        let payload = caught.unwrap_err();
+        shown.push(
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        shown.push(format!("{:?}", resolver.cache_stats()));
+    });
+    // Configs and builders.
+    shown.push(format!("{:?}", creds::local::KeyringStore::builder()));
+    shown.push(format!("{:?}", creds::vault::VaultStoreBuilder::from_env()));
+    shown.push(format!("{:?}", creds::aws::AwsStoreBuilder::from_env()));
+    shown.push(format!(
+        "{:?}",
+        creds::azure::AzureKvStoreBuilder::from_env()
+    ));
+    shown.push(format!("{:?}", creds::gcp::GcpSmStoreBuilder::from_env()));
+    shown.push(format!("{:?}", env));
+    drop(rt);
+
+    for text in &shown {
+        assert!(!text.contains(&canary), "the canary leaked: {text}");
+    }
+    let log = String::from_utf8_lossy(&captured().lock().unwrap()).into_owned();
+    assert!(log.contains("creds::access"), "tracing was captured");
+    assert!(!log.contains(&canary), "the canary reached a log");
+}
