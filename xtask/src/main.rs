@@ -6,6 +6,8 @@
 //!   and rustdoc, then stops every service it started, also on failure. One summary line per step.
 //! - `cargo xtask bench`: runs the criterion benchmarks (with the services, as `ci` starts them)
 //!   and prints one `name: value` line per headline figure.
+//! - `cargo xtask fuzz --time SECONDS [TARGET…]`: runs the cargo-fuzz targets of `fuzz/` (not part
+//!   of `ci`; their crashes become regression tests).
 //! - `cargo xtask services -- CMD ARGS…`: the same services around any command (for example
 //!   `cargo xtask services -- cargo test -p creds-local`).
 //!
@@ -13,6 +15,7 @@
 //! venv and the services' state.
 
 mod bench;
+mod fuzz;
 mod services;
 mod tools;
 
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("services") => with_services(&args[1..]),
         Some("bench") => bench::bench(),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask ci\n       cargo xtask services -- CMD [ARGS...]");
             return ExitCode::from(2);
