@@ -23,7 +23,12 @@ pub(crate) fn fuzz(args: &[String]) -> Result<()> {
                     .ok_or("--time takes a number of seconds")?;
             }
             t if TARGETS.contains(&t) => targets.push(t),
-            other => return Err(format!("unknown fuzz argument `{other}` (targets: {})", TARGETS.join(", "))),
+            other => {
+                return Err(format!(
+                    "unknown fuzz argument `{other}` (targets: {})",
+                    TARGETS.join(", ")
+                ));
+            }
         }
     }
     if targets.is_empty() {
@@ -35,18 +40,33 @@ pub(crate) fn fuzz(args: &[String]) -> Result<()> {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !have {
-        run(Command::new("cargo").args(["install", "--locked", "cargo-fuzz", "--version", "0.13.2"]))?;
+        run(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "cargo-fuzz",
+            "--version",
+            "0.13.2",
+        ]))?;
     }
     let mut lines = Vec::new();
     for t in targets {
         let started = Instant::now();
         let result = run(Command::new("cargo")
-            .args(["fuzz", "run", t, "--", &format!("-max_total_time={seconds}")])
+            .args([
+                "fuzz",
+                "run",
+                t,
+                "--",
+                &format!("-max_total_time={seconds}"),
+            ])
             .env("RUSTC_BOOTSTRAP", "1")
             .env("CARGO_TARGET_DIR", target_dir().join("fuzz"))
             .current_dir(root().join("fuzz")));
         let line = match &result {
-            Ok(_) => format!("fuzz: {t:<10} ok      {:.0}s, no crash", started.elapsed().as_secs_f64()),
+            Ok(_) => format!(
+                "fuzz: {t:<10} ok      {:.0}s, no crash",
+                started.elapsed().as_secs_f64()
+            ),
             Err(e) => format!("fuzz: {t:<10} FAILED  {e} (inputs under fuzz/artifacts/{t}/)"),
         };
         eprintln!("{line}");

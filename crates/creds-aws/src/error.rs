@@ -5,7 +5,7 @@
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use creds_core::{Error, ErrorKind};
+use creds_core::{Error, ErrorKind, chain_text};
 
 /// Maps an SDK error of any operation.
 pub(crate) fn map<E>(
@@ -45,7 +45,7 @@ where
             ErrorKind::Timeout,
             format!("{service} did not answer in time"),
         )
-        .with_source(Box::new(Opaque(format!("{e:?}")))),
+        .with_source_text(format!("{e:?}")),
         SdkError::DispatchFailure(d) => {
             let kind = if d.is_timeout() {
                 ErrorKind::Timeout
@@ -59,13 +59,13 @@ where
             };
             Error::new(kind, format!("{what} {service}"))
                 .set_temporary(true)
-                .with_source(Box::new(Opaque(text)))
+                .with_source_text(text)
         }
         SdkError::ConstructionFailure(_) => Error::new(
             ErrorKind::Unconfigured,
             format!("cannot build the {service} request"),
         )
-        .with_source(Box::new(Opaque(text))),
+        .with_source_text(text),
         SdkError::ResponseError(_) => Error::new(
             ErrorKind::Unavailable,
             format!("{service} sent a response that could not be read"),
@@ -125,44 +125,19 @@ fn credentials_error(err: &(dyn std::error::Error + 'static)) -> Option<Error> {
                     "no AWS credentials found (environment, profile, SSO, web identity, ECS or instance role)",
                 ),
             }
-            .with_source(Box::new(Opaque(chain_text(c)))));
+            .with_source_text(chain_text(c)));
         }
         let text = e.to_string();
         if text.contains("no credentials")
             || text.contains("credentials provider")
             || text.contains("no identity resolver")
         {
-            return Some(
-                Error::unconfigured("no AWS credentials found").with_source(Box::new(Opaque(text))),
-            );
+            return Some(Error::unconfigured("no AWS credentials found").with_source_text(text));
         }
         cur = e.source();
     }
     None
 }
-
-fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cur = e.source();
-    }
-    text
-}
-
-/// An error known only by its text (the SDK's own types are not all `Send + Sync + 'static`).
-#[derive(Debug)]
-struct Opaque(String);
-
-impl std::fmt::Display for Opaque {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Opaque {}
 
 #[cfg(test)]
 mod tests {

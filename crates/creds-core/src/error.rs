@@ -231,6 +231,13 @@ impl Error {
         self
     }
 
+    /// Attaches an underlying error known only by its text (for errors of other crates that are
+    /// not `Send + Sync + 'static`, or whose types should not leak). The text must not be able to
+    /// contain a secret value.
+    pub fn with_source_text(self, text: impl Into<String>) -> Self {
+        self.with_source(TextError(text.into()))
+    }
+
     /// Marks the error as temporary (worth retrying) or permanent.
     pub fn set_temporary(mut self, temporary: bool) -> Self {
         self.inner.temporary = temporary;
@@ -364,6 +371,30 @@ impl std::error::Error for Error {
             .as_ref()
             .map(|e| &**e as &(dyn std::error::Error + 'static))
     }
+}
+
+/// An error known only by its text; see [`Error::with_source_text`].
+#[derive(Debug)]
+struct TextError(String);
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// The text of an error and of every source below it, joined by `: `.
+pub fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cur = e.source();
+    }
+    text
 }
 
 /// Describes a `serde_json` error by category and position only: its own text may quote the

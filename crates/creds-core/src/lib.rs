@@ -47,7 +47,7 @@ pub use access::{Hop, Outcome};
 pub use cache::{CacheConfig, CacheStats};
 pub use chain::{Chain, Template, upper_snake};
 pub use env::{Environment, ProcessEnv, StaticEnv};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, chain_text};
 pub use layers::{RetryPolicy, Timeouts};
 pub use reference::{Reference, Scheme, Selector};
 pub use resolver::{Policy, Resolver, ResolverBuilder};

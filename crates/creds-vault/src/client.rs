@@ -197,7 +197,7 @@ impl Session {
             .map_err(|e| Error::config(format!("invalid Vault settings: {e}")))?;
         VaultClient::new(settings).map_err(|e| {
             Error::config("cannot build the Vault client (address or TLS settings)")
-                .with_source(Box::new(error::Opaque(e.to_string())))
+                .with_source_text(e.to_string())
         })
     }
 

@@ -76,13 +76,7 @@ pub(crate) fn from_client(e: vaultrs::error::ClientError, what: &str) -> Error {
             }
         }
         C::RestClientError { source } => {
-            let mut text = source.to_string();
-            let mut cur = std::error::Error::source(&source);
-            while let Some(e) = cur {
-                text.push_str(": ");
-                text.push_str(&e.to_string());
-                cur = e.source();
-            }
+            let text = creds_core::chain_text(&source);
             let kind = if text.contains("timed out") || text.contains("timeout") {
                 ErrorKind::Timeout
             } else {
@@ -100,28 +94,16 @@ pub(crate) fn from_client(e: vaultrs::error::ClientError, what: &str) -> Error {
             };
             Error::new(kind, message)
                 .set_temporary(true)
-                .with_source(Box::new(Opaque(text)))
+                .with_source_text(text)
         }
         C::WrapInvalidError | C::ResponseWrapError => Error::new(
             ErrorKind::Unauthenticated,
             format!("{what}: the wrapping token is invalid, expired or already used"),
         ),
         other => Error::new(ErrorKind::Other, format!("{what} failed"))
-            .with_source(Box::new(Opaque(other.to_string()))),
+            .with_source_text(other.to_string()),
     }
 }
-
-/// An error known only by its text.
-#[derive(Debug)]
-pub(crate) struct Opaque(pub(crate) String);
-
-impl std::fmt::Display for Opaque {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Opaque {}
 
 #[cfg(test)]
 mod tests {
