@@ -64,8 +64,62 @@ impl Default for DotenvStore {
     }
 }
 
+/// The most bytes variable substitution may produce for one value. dotenvy expands `$VAR` and
+/// `${VAR}` as it parses, so a few lines that each repeat the previous variable would otherwise
+/// grow exponentially (found by fuzzing).
+const MAX_EXPANDED: u64 = 1024 * 1024;
+
+/// An upper bound of each value's length after substitution, computed before dotenvy parses:
+/// refuses files whose expansion could pass [`MAX_EXPANDED`].
+fn check_expansion(content: &[u8], path: &Path) -> Result<()> {
+    let text = String::from_utf8_lossy(content);
+    let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let mut size = value.len() as u64;
+        let bytes = value.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'$' {
+                let start = if bytes.get(i + 1) == Some(&b'{') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                let end = bytes[start..]
+                    .iter()
+                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                    .map_or(bytes.len(), |p| start + p);
+                let var = &value[start..end];
+                let referenced = sizes
+                    .get(var)
+                    .copied()
+                    .unwrap_or_else(|| std::env::var_os(var).map_or(0, |v| v.len() as u64));
+                size = size.saturating_add(referenced);
+                i = end.max(i + 1);
+            } else {
+                i += 1;
+            }
+        }
+        if size > MAX_EXPANDED {
+            return Err(Error::decode(format!(
+                "cannot parse `{}`: variable substitution would expand `{}` beyond {MAX_EXPANDED} bytes",
+                path.display(),
+                key.trim()
+            )));
+        }
+        sizes.insert(key.trim().to_string(), size);
+    }
+    Ok(())
+}
+
 /// Finds `name` in the text of a `.env` file. Every other value is zeroed as it is passed over.
 pub fn lookup(content: &[u8], name: &str, path: &Path) -> Result<Option<Zeroizing<String>>> {
+    check_expansion(content, path)?;
     let mut found = None;
     for (index, item) in dotenvy::from_read_iter(Cursor::new(content)).enumerate() {
         match item {

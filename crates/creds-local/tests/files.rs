@@ -362,3 +362,25 @@ fn register_adds_every_local_store() {
     #[cfg(feature = "keyring")]
     assert!(schemes.contains(&"keyring"));
 }
+
+/// Found by fuzzing (`cargo xtask fuzz`, target `dotenv`): each line repeating the previous
+/// variable made dotenvy's substitution grow exponentially until the process ran out of memory.
+#[test]
+fn exponential_substitution_is_refused() {
+    let mut text = String::from("A=xxxxxxxxxxxxxxxx\n");
+    let mut prev = "A".to_string();
+    for i in 0..40 {
+        let name = format!("V{i}");
+        text.push_str(&format!("{name}=${prev}${prev}${{{prev}}}${prev}\n"));
+        prev = name;
+    }
+    text.push_str("KEY=ok\n");
+    let e = creds_local::dotenv_lookup(text.as_bytes(), "KEY", std::path::Path::new(".env"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.to_string().contains("substitution"), "{e}");
+    // Modest substitution is fine.
+    let ok = creds_local::dotenv_lookup(b"A=abc\nB=${A}-$A\n", "B", std::path::Path::new(".env"))
+        .unwrap();
+    assert_eq!(ok.unwrap().as_str(), "abc-abc");
+}
