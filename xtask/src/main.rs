@@ -48,9 +48,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root.
+/// The workspace root. `cargo run` sets `CARGO_MANIFEST_DIR` at run time too; that value wins
+/// over the one compiled in, so a binary built from another checkout sharing the target directory
+/// still works on this one.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&manifest)
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
