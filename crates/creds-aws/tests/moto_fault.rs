@@ -3,17 +3,15 @@
 //! stale values inside the window and timeouts outside it within the deadline, SIGCONT recovers,
 //! and a stopped server gets bounded, counted retries.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use creds_aws::AwsStoreBuilder;
 use creds_core::{CacheConfig, ErrorKind, Resolver, RetryPolicy, Timeouts};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -81,63 +79,16 @@ impl Drop for Moto {
     }
 }
 
-/// Counts the `metrics` counters creds emits.
-#[derive(Default)]
-struct Counters(Mutex<HashMap<String, Arc<Count>>>);
-#[derive(Default)]
-struct Count(AtomicU64);
-impl metrics::CounterFn for Count {
-    fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::SeqCst);
+/// How much each counter grew since the previous snapshot of the debugging recorder (a snapshot
+/// drains the counters), summed over label sets.
+fn counters(snapshotter: &Snapshotter) -> std::collections::HashMap<String, u64> {
+    let mut out = std::collections::HashMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        if let DebugValue::Counter(n) = value {
+            *out.entry(key.key().name().to_string()).or_default() += n;
+        }
     }
-    fn absolute(&self, value: u64) {
-        self.0.store(value, Ordering::SeqCst);
-    }
-}
-struct Recorder(Arc<Counters>);
-impl metrics::Recorder for Recorder {
-    fn describe_counter(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_gauge(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_histogram(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
-        let c = self
-            .0
-            .0
-            .lock()
-            .unwrap()
-            .entry(key.name().to_string())
-            .or_default()
-            .clone();
-        metrics::Counter::from_arc(c)
-    }
-    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-        metrics::Gauge::noop()
-    }
-    fn register_histogram(
-        &self,
-        _: &metrics::Key,
-        _: &metrics::Metadata<'_>,
-    ) -> metrics::Histogram {
-        metrics::Histogram::noop()
-    }
+    out
 }
 
 #[test]
@@ -145,8 +96,9 @@ fn paused_and_stopped_moto() {
     let Some(mut moto) = Moto::start() else {
         return;
     };
-    let counters = Arc::new(Counters::default());
-    metrics::set_global_recorder(Recorder(counters.clone())).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -235,13 +187,7 @@ fn paused_and_stopped_moto() {
         // Stopped: connection refused, retried a bounded number of times, counted.
         moto.child.kill().unwrap();
         moto.child.wait().unwrap();
-        let before = counters
-            .0
-            .lock()
-            .unwrap()
-            .get("creds_retries_total")
-            .map(|c| c.0.load(Ordering::SeqCst))
-            .unwrap_or(0);
+        counters(&snapshotter); // start counting from here
         let started = Instant::now();
         let e = resolver.get("aws-sm://fault/other").await.unwrap_err();
         // Refused connections are `unavailable`; a connection the dead server had queued may
@@ -256,13 +202,8 @@ fn paused_and_stopped_moto() {
             started.elapsed()
         );
         assert!(e.is_temporary());
-        let after = counters
-            .0
-            .lock()
-            .unwrap()
-            .get("creds_retries_total")
-            .map(|c| c.0.load(Ordering::SeqCst))
-            .unwrap_or(0);
-        assert_eq!(after - before, u64::from(policy.max_attempts - 1));
+        let grown = counters(&snapshotter);
+        let retries = grown.get("creds_retries_total").copied().unwrap_or(0);
+        assert_eq!(retries, u64::from(policy.max_attempts - 1));
     });
 }

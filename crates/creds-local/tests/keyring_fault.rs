@@ -6,83 +6,24 @@
 //! cargo runs test binaries one after another.
 #![cfg(feature = "keyring")]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use creds_core::{CacheConfig, ErrorKind, Reference, Resolver, RetryPolicy, Store, Timeouts};
 use creds_local::{KeyringBackend, KeyringStore};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// Counts the `metrics` counters creds emits.
-#[derive(Default)]
-struct Counters(Mutex<HashMap<String, Arc<Count>>>);
-#[derive(Default)]
-struct Count(AtomicU64);
-impl metrics::CounterFn for Count {
-    fn increment(&self, value: u64) {
-        self.0.fetch_add(value, Ordering::SeqCst);
+/// How much each counter grew since the previous snapshot of the debugging recorder (a snapshot
+/// drains the counters), summed over label sets.
+fn counters(snapshotter: &Snapshotter) -> std::collections::HashMap<String, u64> {
+    let mut out = std::collections::HashMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        if let DebugValue::Counter(n) = value {
+            *out.entry(key.key().name().to_string()).or_default() += n;
+        }
     }
-    fn absolute(&self, value: u64) {
-        self.0.store(value, Ordering::SeqCst);
-    }
-}
-impl Counters {
-    fn get(&self, name: &str) -> u64 {
-        self.0
-            .lock()
-            .unwrap()
-            .get(name)
-            .map(|c| c.0.load(Ordering::SeqCst))
-            .unwrap_or(0)
-    }
-}
-struct Recorder(Arc<Counters>);
-impl metrics::Recorder for Recorder {
-    fn describe_counter(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_gauge(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn describe_histogram(
-        &self,
-        _: metrics::KeyName,
-        _: Option<metrics::Unit>,
-        _: metrics::SharedString,
-    ) {
-    }
-    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
-        let count = self
-            .0
-            .0
-            .lock()
-            .unwrap()
-            .entry(key.name().to_string())
-            .or_default()
-            .clone();
-        metrics::Counter::from_arc(count)
-    }
-    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-        metrics::Gauge::noop()
-    }
-    fn register_histogram(
-        &self,
-        _: &metrics::Key,
-        _: &metrics::Metadata<'_>,
-    ) -> metrics::Histogram {
-        metrics::Histogram::noop()
-    }
+    out
 }
 
 /// SIGSTOPs a process; SIGCONTs it when dropped (also when the test fails).
@@ -113,8 +54,9 @@ fn paused_secret_service_gets_stale_values_and_bounded_retries_then_recovers() {
         return;
     };
     let pid = Pid::from_raw(pid);
-    let counters = Arc::new(Counters::default());
-    metrics::set_global_recorder(Recorder(counters.clone())).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -179,7 +121,7 @@ fn paused_secret_service_gets_stale_values_and_bounded_retries_then_recovers() {
         assert!(resolver.cache_stats().unwrap().stale >= 1);
 
         // Nothing cached: a timeout error within the deadline, after bounded, counted retries.
-        let retries_before = counters.get("creds_retries_total");
+        counters(&snapshotter); // start counting from here
         let started = Instant::now();
         let e = resolver
             .get(format!("keyring://{service}/never-cached"))
@@ -192,13 +134,14 @@ fn paused_secret_service_gets_stale_values_and_bounded_retries_then_recovers() {
             "{:?}",
             started.elapsed()
         );
-        let retries = counters.get("creds_retries_total") - retries_before;
+        let grown = counters(&snapshotter);
+        let retries = grown.get("creds_retries_total").copied().unwrap_or(0);
         assert_eq!(
             retries,
             u64::from(policy.max_attempts - 1),
             "retries are counted and bounded"
         );
-        assert!(counters.get("creds_errors_total") >= 1);
+        assert!(grown.get("creds_errors_total").copied().unwrap_or(0) >= 1);
 
         // Resume: everything recovers.
         drop(paused);
