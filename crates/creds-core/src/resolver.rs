@@ -44,6 +44,28 @@ pub enum Policy {
     Strict,
 }
 
+/// Whether `address` is plaintext http to a host other than loopback — what
+/// [`Policy::Strict`] refuses and backends warn about. `https://…`, and `http://` to `localhost`,
+/// `127.x.y.z` or `[::1]`, are not.
+///
+/// ```
+/// use creds_core::is_plaintext_remote;
+/// assert!(is_plaintext_remote("http://vault.internal:8200"));
+/// assert!(!is_plaintext_remote("http://127.0.0.1:8200/"));
+/// assert!(!is_plaintext_remote("http://[::1]:8200"));
+/// assert!(!is_plaintext_remote("https://vault.example.com"));
+/// ```
+pub fn is_plaintext_remote(address: &str) -> bool {
+    let Some(rest) = address.strip_prefix("http://") else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => rest.split(['/', ':', '?', '#']).next().unwrap_or(""),
+    };
+    !(host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1")
+}
+
 /// Dispatches references to stores by scheme.
 ///
 /// Cloning is cheap; clones share the stores.

@@ -182,7 +182,7 @@ impl GcpSmStore {
         if let Some(c) = clients.get(&endpoint) {
             return Ok(c.clone());
         }
-        if endpoint.starts_with("http://") && !is_loopback(&endpoint) {
+        if creds_core::is_plaintext_remote(&endpoint) {
             return Err(Error::new(
                 ErrorKind::Policy,
                 format!("plain http to `{endpoint}` is refused: only loopback may be plain http"),
@@ -202,15 +202,6 @@ impl GcpSmStore {
         clients.insert(endpoint, client.clone());
         Ok(client)
     }
-}
-
-fn is_loopback(endpoint: &str) -> bool {
-    let rest = endpoint
-        .split_once("://")
-        .map(|(_, r)| r)
-        .unwrap_or(endpoint);
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]")
 }
 
 #[async_trait]

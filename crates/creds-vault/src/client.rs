@@ -55,16 +55,6 @@ pub(crate) struct Mount {
     pub(crate) version: u8,
 }
 
-fn is_loopback(address: &str) -> bool {
-    let rest = address.split_once("://").map(|(_, r)| r).unwrap_or(address);
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    let host = match rest.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host,
-    };
-    host == "localhost" || host.starts_with("127.") || host == "::1"
-}
-
 impl Session {
     pub(crate) fn new(
         config: VaultConfig,
@@ -86,7 +76,7 @@ impl Session {
             env.var("VAULT_SKIP_VERIFY")
                 .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
         });
-        let plaintext_remote = address.starts_with("http://") && !is_loopback(&address);
+        let plaintext_remote = creds_core::is_plaintext_remote(&address);
         if policy == Policy::Strict && (skip_verify || plaintext_remote) {
             return Err(Error::new(
                 ErrorKind::Policy,

@@ -338,14 +338,14 @@ impl Config {
                 ));
             }
             if let Some(addr) = t.get("address").and_then(toml::Value::as_str)
-                && remote_plaintext(addr)
+                && crate::is_plaintext_remote(addr)
             {
                 v.push(format!("line {line}: [backends.vault] address `{addr}` is plaintext http to a remote host"));
             }
         }
         if let Some(gcp) = &self.file.backends.gcp
             && let Some(ep) = &gcp.endpoint
-            && remote_plaintext(ep.get_ref())
+            && crate::is_plaintext_remote(ep.get_ref())
         {
             v.push(format!(
                 "line {}: [backends.gcp] endpoint `{}` is plaintext http to a remote host",
@@ -478,14 +478,6 @@ impl Config {
             ))),
         }
     }
-}
-
-fn remote_plaintext(address: &str) -> bool {
-    let Some(rest) = address.strip_prefix("http://") else {
-        return false;
-    };
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    !(host == "localhost" || host.starts_with("127.") || host == "[::1]")
 }
 
 #[cfg(test)]
