@@ -242,8 +242,17 @@ fn features_isolated(root: &Path) -> Result<String> {
         .lines()
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    // The workspace build unifies features: check that the small crates also compile with
+    // only what they declare (a user who embeds creds-local alone gets exactly that).
+    for args in [
+        &["check", "-q", "-p", "creds-local", "--no-default-features"][..],
+        &["check", "-q", "-p", "creds"][..],
+    ] {
+        run(Command::new("cargo").args(args).current_dir(root))
+            .map_err(|e| format!("`cargo {}` failed: {e}", args.join(" ")))?;
+    }
     Ok(format!(
-        "each cloud alone; local: {default} crates, local-files: {files}"
+        "each cloud alone; local: {default} crates, local-files: {files}; creds-local and creds build alone"
     ))
 }
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_ssm::types::ParameterType;
-use creds_core::{Error, ErrorKind, Metadata, Reference, Result, Scheme, Secret, Store};
+use creds_core::{Error, ErrorKind, Metadata, Policy, Reference, Result, Scheme, Secret, Store};
 
 use crate::client::{self, Clients};
 use crate::config::AwsConfig;
@@ -26,6 +26,7 @@ fn system_time(dt: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> {
 #[derive(Debug, Default, Clone)]
 pub struct AwsStoreBuilder {
     config: AwsConfig,
+    policy: Policy,
     sdk: Option<SdkConfig>,
 }
 
@@ -59,6 +60,14 @@ impl AwsStoreBuilder {
         self
     }
 
+    /// Sets the policy: strict refuses an endpoint that is plain http to a host that is not
+    /// loopback (`AWS_ENDPOINT_URL=http://…`, [`with_endpoint_url`](Self::with_endpoint_url));
+    /// otherwise such an endpoint is used with a warning.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Uses an SDK configuration loaded by the caller (credentials, region, endpoint, HTTP
     /// client) instead of loading one at first use.
     pub fn with_sdk_config(mut self, sdk: SdkConfig) -> Self {
@@ -71,8 +80,9 @@ impl AwsStoreBuilder {
         SecretsManagerStore {
             clients: Arc::new(Clients::new(
                 self.config.clone(),
+                self.policy,
                 self.sdk.clone(),
-                client::secrets_manager,
+                client::SECRETS_MANAGER,
             )),
         }
     }
@@ -82,8 +92,9 @@ impl AwsStoreBuilder {
         SsmStore {
             clients: Arc::new(Clients::new(
                 self.config.clone(),
+                self.policy,
                 self.sdk.clone(),
-                client::ssm,
+                client::SSM,
             )),
         }
     }

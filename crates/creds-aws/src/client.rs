@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use creds_core::{Error, Reference, Result};
+use creds_core::{Error, Policy, Reference, Result};
 use tokio::sync::OnceCell;
 
 use crate::config::AwsConfig;
@@ -13,16 +13,40 @@ use crate::config::AwsConfig;
 /// Lazily loaded SDK configuration and per-region clients of one service.
 pub(crate) struct Clients<C> {
     config: AwsConfig,
+    policy: Policy,
     sdk: OnceCell<SdkConfig>,
     by_region: Mutex<HashMap<Option<String>, C>>,
-    make: fn(&SdkConfig, Option<&str>) -> C,
+    service: Service<C>,
 }
+
+/// What differs between the two services.
+pub(crate) struct Service<C> {
+    /// The name in messages.
+    pub(crate) name: &'static str,
+    /// The variable of the service's own endpoint (`AWS_ENDPOINT_URL_<SERVICE>`).
+    pub(crate) endpoint_var: &'static str,
+    /// Makes a client for a region.
+    pub(crate) make: fn(&SdkConfig, Option<&str>) -> C,
+}
+
+pub(crate) const SECRETS_MANAGER: Service<aws_sdk_secretsmanager::Client> = Service {
+    name: "AWS Secrets Manager",
+    endpoint_var: "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    make: secrets_manager,
+};
+
+pub(crate) const SSM: Service<aws_sdk_ssm::Client> = Service {
+    name: "AWS Systems Manager",
+    endpoint_var: "AWS_ENDPOINT_URL_SSM",
+    make: ssm,
+};
 
 impl<C: Clone> Clients<C> {
     pub(crate) fn new(
         config: AwsConfig,
+        policy: Policy,
         sdk: Option<SdkConfig>,
-        make: fn(&SdkConfig, Option<&str>) -> C,
+        service: Service<C>,
     ) -> Self {
         let cell = OnceCell::new();
         if let Some(sdk) = sdk {
@@ -30,9 +54,10 @@ impl<C: Clone> Clients<C> {
         }
         Clients {
             config,
+            policy,
             sdk: cell,
             by_region: Mutex::new(HashMap::new()),
-            make,
+            service,
         }
     }
 
@@ -58,6 +83,24 @@ impl<C: Clone> Clients<C> {
             .await
     }
 
+    /// The endpoint the client will call when it is not the SDK's default (https): the
+    /// configured one, else the service's own variable, else `AWS_ENDPOINT_URL` or a profile's
+    /// `endpoint_url` (as the SDK loaded them).
+    fn endpoint(&self, sdk: &SdkConfig) -> Option<String> {
+        if let Some(url) = &self.config.endpoint_url {
+            return Some(url.clone());
+        }
+        let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        if ignored {
+            return None;
+        }
+        std::env::var(self.service.endpoint_var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| sdk.endpoint_url().map(str::to_string))
+    }
+
     /// The client for the reference's region (its `region` option, else the configured one).
     pub(crate) async fn client(&self, reference: &Reference) -> Result<C> {
         let region = reference.option("region").map(str::to_string);
@@ -75,7 +118,10 @@ impl<C: Clone> Clients<C> {
                 "no AWS region: set the reference's region option, [backends.aws] region, AWS_REGION or a profile's region",
             ));
         }
-        let client = (self.make)(sdk, region.as_deref());
+        if let Some(endpoint) = self.endpoint(sdk) {
+            creds_core::check_transport(self.policy, &endpoint, self.service.name)?;
+        }
+        let client = (self.service.make)(sdk, region.as_deref());
         self.by_region
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -66,9 +66,12 @@ use creds_core::ResolverBuilder;
 pub use backend::{AwsStoreBuilder, DEFAULT_STAGE, Parameter, SecretsManagerStore, SsmStore};
 pub use config::AwsConfig;
 
-/// Adds both AWS stores, sharing one configuration, to a resolver builder.
+/// Adds both AWS stores, sharing one configuration and the builder's
+/// [`policy`](ResolverBuilder::policy), to a resolver builder.
 pub fn register(builder: ResolverBuilder, config: AwsConfig) -> ResolverBuilder {
-    let aws = AwsStoreBuilder::from_env().with_config(config);
+    let aws = AwsStoreBuilder::from_env()
+        .with_config(config)
+        .with_policy(builder.policy());
     builder
         .with_store(aws.build_secrets_manager())
         .with_store(aws.build_ssm())

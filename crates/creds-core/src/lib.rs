@@ -50,7 +50,7 @@ pub use env::{Environment, ProcessEnv, StaticEnv};
 pub use error::{Error, ErrorKind, Result, chain_text};
 pub use layers::{RetryPolicy, Timeouts};
 pub use reference::{Reference, Scheme, Selector};
-pub use resolver::{Policy, Resolver, ResolverBuilder, is_plaintext_remote};
+pub use resolver::{Policy, Resolver, ResolverBuilder, check_transport, is_plaintext_remote};
 pub use rotation::Attempt;
 pub use secret::{Metadata, Secret};
 pub use selector::apply_selector;

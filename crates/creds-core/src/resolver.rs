@@ -46,24 +46,74 @@ pub enum Policy {
 
 /// Whether `address` is plaintext http to a host other than loopback — what
 /// [`Policy::Strict`] refuses and backends warn about. `https://…`, and `http://` to `localhost`,
-/// `127.x.y.z` or `[::1]`, are not.
+/// a `127.0.0.0/8` address or `[::1]`, are not. The scheme is matched without regard to case and
+/// user information (`user@`) is skipped; a host name that merely starts with `127.` is remote.
 ///
 /// ```
 /// use creds_core::is_plaintext_remote;
 /// assert!(is_plaintext_remote("http://vault.internal:8200"));
+/// assert!(is_plaintext_remote("HTTP://vault.internal"));
+/// assert!(is_plaintext_remote("http://127.example.com"));
+/// assert!(is_plaintext_remote("http://localhost@vault.internal"));
 /// assert!(!is_plaintext_remote("http://127.0.0.1:8200/"));
 /// assert!(!is_plaintext_remote("http://[::1]:8200"));
+/// assert!(!is_plaintext_remote("http://LocalHost."));
 /// assert!(!is_plaintext_remote("https://vault.example.com"));
 /// ```
 pub fn is_plaintext_remote(address: &str) -> bool {
-    let Some(rest) = address.strip_prefix("http://") else {
+    let address = address.trim();
+    let Some(rest) = address
+        .get(..7)
+        .filter(|s| s.eq_ignore_ascii_case("http://"))
+        .map(|_| &address[7..])
+    else {
         return false;
     };
-    let host = match rest.strip_prefix('[') {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => rest.split(['/', ':', '?', '#']).next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
     };
-    !(host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1")
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+/// Applies the transport rule to an address a backend is about to call: plaintext http to a
+/// host that is not loopback is refused under [`Policy::Strict`] (kind
+/// [`Policy`](crate::ErrorKind::Policy)) and otherwise allowed with a warning on the
+/// `creds::policy` target. `what` names the endpoint in both (for example `"Vault"`).
+///
+/// ```
+/// use creds_core::{check_transport, ErrorKind, Policy};
+/// assert!(check_transport(Policy::Strict, "https://vault.example.com", "Vault").is_ok());
+/// assert!(check_transport(Policy::Permissive, "http://vault.internal", "Vault").is_ok());
+/// let e = check_transport(Policy::Strict, "http://vault.internal", "Vault").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Policy);
+/// assert!(e.to_string().contains("http://vault.internal"));
+/// ```
+pub fn check_transport(policy: Policy, address: &str, what: &str) -> Result<()> {
+    if !is_plaintext_remote(address) {
+        return Ok(());
+    }
+    if policy == Policy::Strict {
+        return Err(Error::new(
+            ErrorKind::Policy,
+            format!(
+                "policy strict refuses plaintext http to a remote host: {what} at `{address}`; use https"
+            ),
+        ));
+    }
+    tracing::warn!(
+        target: "creds::policy",
+        address = %address,
+        "{what} is reached over plaintext http to a remote host: credentials and values cross the network unencrypted"
+    );
+    Ok(())
 }
 
 /// Dispatches references to stores by scheme.
@@ -160,6 +210,12 @@ impl ResolverBuilder {
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// The policy set so far; backends' `register` functions pass it on to their stores (for
+    /// the transport and file rules), so set it before registering them.
+    pub fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// Caches values (see [`CacheConfig`]); `None` turns the cache off.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use creds_core::{Error, ErrorKind, Metadata, Reference, Result, Scheme, Secret, Store};
+use creds_core::{Error, ErrorKind, Metadata, Policy, Reference, Result, Scheme, Secret, Store};
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::SecretPayload;
 use tokio::sync::Mutex;
@@ -17,6 +17,7 @@ use crate::error;
 pub struct GcpSmStoreBuilder {
     endpoint: Option<String>,
     credentials: Option<google_cloud_auth::credentials::Credentials>,
+    policy: Policy,
 }
 
 impl fmt::Debug for GcpSmStoreBuilder {
@@ -24,6 +25,7 @@ impl fmt::Debug for GcpSmStoreBuilder {
         f.debug_struct("GcpSmStoreBuilder")
             .field("endpoint", &self.endpoint)
             .field("custom_credentials", &self.credentials.is_some())
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -34,8 +36,9 @@ impl GcpSmStoreBuilder {
         GcpSmStoreBuilder::default()
     }
 
-    /// Sends requests to this endpoint (regional, private, or a local test server; plain http
-    /// only to loopback).
+    /// Sends requests to this endpoint (regional, private, or a local test server). Plain http to
+    /// a host that is not loopback is used with a warning, and refused under
+    /// [`Policy::Strict`].
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
@@ -50,10 +53,17 @@ impl GcpSmStoreBuilder {
         self
     }
 
+    /// Sets the policy: strict refuses plain http to a host that is not loopback.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// The store; clients are made per endpoint at first use.
     pub fn build(self) -> GcpSmStore {
         GcpSmStore {
             inner: Arc::new(Inner {
+                policy: self.policy,
                 endpoint: self.endpoint,
                 credentials: self.credentials,
                 clients: Mutex::new(HashMap::new()),
@@ -63,6 +73,7 @@ impl GcpSmStoreBuilder {
 }
 
 struct Inner {
+    policy: Policy,
     endpoint: Option<String>,
     credentials: Option<google_cloud_auth::credentials::Credentials>,
     clients: Mutex<HashMap<String, SecretManagerService>>,
@@ -182,12 +193,7 @@ impl GcpSmStore {
         if let Some(c) = clients.get(&endpoint) {
             return Ok(c.clone());
         }
-        if creds_core::is_plaintext_remote(&endpoint) {
-            return Err(Error::new(
-                ErrorKind::Policy,
-                format!("plain http to `{endpoint}` is refused: only loopback may be plain http"),
-            ));
-        }
+        creds_core::check_transport(self.inner.policy, &endpoint, "Secret Manager")?;
         let mut builder = SecretManagerService::builder()
             .with_endpoint(endpoint.clone())
             .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry);

@@ -17,8 +17,9 @@
 //!   the project may come back as its number).
 //! - **Endpoints**: `secretmanager.googleapis.com`, the regional
 //!   `secretmanager.LOCATION.rep.googleapis.com` for `?location=`, or an override
-//!   (`[backends.gcp] endpoint`, spec §4) for regional and private endpoints; plain http only to
-//!   loopback.
+//!   (`[backends.gcp] endpoint`, spec §4) for regional and private endpoints. Plain http to a
+//!   host that is not loopback is used with a warning, and refused under
+//!   [`Policy::Strict`](creds_core::Policy) ([`register`] passes the resolver builder's policy on).
 //! - **Errors**: NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED, FAILED_PRECONDITION (a disabled or
 //!   destroyed version: *disabled*), UNAVAILABLE and RESOURCE_EXHAUSTED (temporary).
 //! - **Writes**: [`set`](creds_core::Store::set) adds a version (`addVersion`, with its CRC32C).
@@ -47,12 +48,13 @@ mod error;
 
 pub use backend::{GcpSmStore, GcpSmStoreBuilder};
 
-/// Adds the Secret Manager store to a resolver builder, with an optional endpoint override.
+/// Adds the Secret Manager store to a resolver builder, with an optional endpoint override and
+/// the builder's [`policy`](creds_core::ResolverBuilder::policy).
 pub fn register(
     builder: creds_core::ResolverBuilder,
     endpoint: Option<String>,
 ) -> creds_core::ResolverBuilder {
-    let mut b = GcpSmStoreBuilder::from_env();
+    let mut b = GcpSmStoreBuilder::from_env().with_policy(builder.policy());
     if let Some(e) = endpoint {
         b = b.with_endpoint(e);
     }

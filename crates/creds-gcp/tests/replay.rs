@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use creds_core::{ErrorKind, Resolver};
+use creds_core::{ErrorKind, Policy, Resolver};
 use creds_gcp::GcpSmStoreBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -306,17 +306,37 @@ async fn a_request_not_in_the_recording_fails() {
     assert_eq!(server.unmatched.lock().unwrap().len(), 1);
 }
 
+/// Plain http to a host that is not loopback (`0.0.0.0` counts as one, and reaches the
+/// loopback server) is used under the permissive policy and refused under strict, before any
+/// request; loopback http is allowed under both.
 #[tokio::test]
-async fn plaintext_endpoints_only_on_loopback() {
-    let store = GcpSmStoreBuilder::from_env()
-        .with_endpoint("http://secretmanager.example.com")
-        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
-        .build();
-    let e = Resolver::builder()
-        .with_store(store)
-        .build()
-        .get("gcp-sm://p/s")
+async fn plaintext_to_a_remote_host_only_when_permissive() {
+    let server = serve(cassette()).await;
+    let remote = server.url.replace("127.0.0.1", "0.0.0.0");
+    let reference = format!("gcp-sm://123456789/{SECRET}/1");
+    let store = |endpoint: &str, policy: Policy| {
+        let store = GcpSmStoreBuilder::from_env()
+            .with_endpoint(endpoint)
+            .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+            .with_policy(policy)
+            .build();
+        Resolver::builder().with_store(store).build()
+    };
+    let e = store(&remote, Policy::Strict)
+        .get(reference.as_str())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Policy, "{e}");
+    assert!(e.to_string().contains(&remote), "{e}");
+    assert!(server.unmatched.lock().unwrap().is_empty());
+    for (endpoint, policy) in [
+        (remote.as_str(), Policy::Permissive),
+        (server.url.as_str(), Policy::Strict),
+    ] {
+        let s = store(endpoint, policy)
+            .get(reference.as_str())
+            .await
+            .unwrap();
+        assert_eq!(s.expose_str().unwrap(), VALUE);
+    }
 }

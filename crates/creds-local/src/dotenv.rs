@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use creds_core::{
-    Environment, Error, Metadata, ProcessEnv, Reference, Result, Scheme, Secret, Store,
+    Environment, Error, Metadata, Policy, ProcessEnv, Reference, Result, Scheme, Secret, Store,
 };
 use zeroize::Zeroizing;
 
@@ -21,11 +21,14 @@ const MAX_SIZE: u64 = 1024 * 1024;
 /// The syntax is dotenvy's: `KEY=value`, quotes, `export KEY=value`, comments and `${VAR}`
 /// substitution from earlier lines of the file. A missing file or a missing variable is not
 /// found, so a chain goes on. A malformed file is a decode error that gives the position of the
-/// problem, never the line's text (it may hold a value). Others' read access gives a warning.
+/// problem, never the line's text (it may hold a value). A file other users may read is read
+/// with a warning, and refused under [`Policy::Strict`] (see
+/// [`with_policy`](DotenvStore::with_policy)).
 #[derive(Debug, Clone)]
 pub struct DotenvStore {
     env: Arc<dyn Environment>,
     default_path: PathBuf,
+    policy: Policy,
 }
 
 impl DotenvStore {
@@ -39,7 +42,15 @@ impl DotenvStore {
         DotenvStore {
             env,
             default_path: PathBuf::from(".env"),
+            policy: Policy::Permissive,
         }
+    }
+
+    /// Sets the file rule: under [`Policy::Strict`] a `.env` file that other users may read is
+    /// refused (kind [`Policy`](creds_core::ErrorKind::Policy)) instead of read with a warning.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Sets the file read when a reference has no `path` option.
@@ -160,7 +171,8 @@ impl Store for DotenvStore {
 
     async fn get(&self, reference: &Reference) -> Result<Secret> {
         let path = self.path_of(reference)?;
-        let content = crate::file::read_secret_file(&path, MAX_SIZE, 0o007, ".env file").await?;
+        let content =
+            crate::file::read_secret_file(&path, MAX_SIZE, 0o007, ".env file", self.policy).await?;
         let name = reference.locator();
         let mut value = lookup(&content, name, &path)?.ok_or_else(|| {
             Error::not_found(format!("`{}` defines no variable `{name}`", path.display()))

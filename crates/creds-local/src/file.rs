@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use creds_core::{
-    Environment, Error, ErrorKind, Metadata, ProcessEnv, Reference, Result, Scheme, Secret, Store,
+    Environment, Error, ErrorKind, Metadata, Policy, ProcessEnv, Reference, Result, Scheme, Secret,
+    Store,
 };
 use zeroize::Zeroizing;
 
@@ -25,13 +26,15 @@ pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024;
 ///   configured (so a chain falls through) when `$CREDENTIALS_DIRECTORY` is unset.
 ///
 /// One trailing newline (`\n` or `\r\n`) is removed, as editors and `echo` add one; `?raw=true`
-/// keeps the file's bytes exactly. A file readable by group or others is read, with a warning on
-/// the `creds::local` target. Files larger than [`DEFAULT_MAX_SIZE`] are refused (see
-/// [`with_max_size`](FileStore::with_max_size)).
+/// keeps the file's bytes exactly. A file readable by its group or others is read with a warning
+/// on the `creds::local` target, and refused under [`Policy::Strict`] (see
+/// [`with_policy`](FileStore::with_policy)). Files larger than [`DEFAULT_MAX_SIZE`] are refused
+/// (see [`with_max_size`](FileStore::with_max_size)).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     env: Arc<dyn Environment>,
     max_size: u64,
+    policy: Policy,
 }
 
 impl FileStore {
@@ -45,7 +48,18 @@ impl FileStore {
         FileStore {
             env,
             max_size: DEFAULT_MAX_SIZE,
+            policy: Policy::Permissive,
         }
+    }
+
+    /// Sets the file rule: under [`Policy::Strict`] a file readable by its group or others is
+    /// refused (kind [`Policy`](ErrorKind::Policy)) instead of read with a warning. A resolver
+    /// with the strict policy refuses `file://` references outright; this matters where a strict
+    /// deployment still reads a backend's login credential from a file (Vault's AppRole secret id
+    /// or JWT), which the Vault store does through a `FileStore` with its own policy.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Sets the largest file that is read, in bytes.
@@ -88,35 +102,51 @@ pub(crate) fn io_error(err: std::io::Error, path: &Path) -> Error {
         .with_source(err)
 }
 
-/// Reads a whole file into zeroizing memory, refusing directories and files over `max_size`.
+/// Reads a whole file into zeroizing memory, refusing directories, files over `max_size` and —
+/// under [`Policy::Strict`] — files whose mode lets others (per `mask`) read them. The checks
+/// are made on the opened file, so a file swapped between the check and the read is not read.
 pub(crate) async fn read_secret_file(
     path: &Path,
     max_size: u64,
-    warn_mask: u32,
+    mask: u32,
     what: &str,
+    policy: Policy,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let meta = tokio::fs::metadata(path)
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| io_error(e, path))?;
+    let meta = file.metadata().await.map_err(|e| io_error(e, path))?;
     if meta.is_dir() {
         return Err(Error::invalid_reference(format!(
             "`{}` is a directory, not a file",
             path.display()
         )));
     }
-    if meta.len() > max_size {
-        return Err(Error::new(
+    let too_big = |len: u64| {
+        Error::new(
             ErrorKind::Decode,
             format!(
-                "file `{}` is {} bytes, over the limit of {max_size} bytes",
+                "file `{}` is {len} bytes, over the limit of {max_size} bytes",
                 path.display(),
-                meta.len()
             ),
-        ));
+        )
+    };
+    if meta.len() > max_size {
+        return Err(too_big(meta.len()));
     }
-    crate::perms::warn_if_readable(path, &meta, warn_mask, what);
-    let bytes = tokio::fs::read(path).await.map_err(|e| io_error(e, path))?;
-    Ok(Zeroizing::new(bytes))
+    crate::perms::check_readable(path, &meta, mask, what, policy)?;
+    // The length may change after the check (a growing file): read at most one byte more than
+    // the limit, into a buffer that is zeroized on drop also when the read fails.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| io_error(e, path))?;
+    if bytes.len() as u64 > max_size {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 #[async_trait]
@@ -127,7 +157,8 @@ impl Store for FileStore {
 
     async fn get(&self, reference: &Reference) -> Result<Secret> {
         let path = self.path_of(reference)?;
-        let mut bytes = read_secret_file(&path, self.max_size, 0o077, "secret file").await?;
+        let mut bytes =
+            read_secret_file(&path, self.max_size, 0o077, "secret file", self.policy).await?;
         if !reference.bool_option("raw", false) && bytes.last() == Some(&b'\n') {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {

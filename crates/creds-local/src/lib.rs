@@ -65,10 +65,11 @@ pub use keyring::{
 
 /// Adds every local store compiled in to a resolver builder, all reading `env`.
 pub fn register(builder: ResolverBuilder, env: Arc<dyn Environment>) -> ResolverBuilder {
+    let policy = builder.policy();
     let builder = builder
         .with_store(EnvStore::new(env.clone()))
-        .with_store(DotenvStore::new(env.clone()))
-        .with_store(FileStore::new(env.clone()));
+        .with_store(DotenvStore::new(env.clone()).with_policy(policy))
+        .with_store(FileStore::new(env.clone()).with_policy(policy));
     #[cfg(feature = "keyring")]
     let builder = builder.with_store(KeyringStore::builder().with_environment(env).build());
     #[cfg(not(feature = "keyring"))]

@@ -108,7 +108,8 @@ impl VaultStoreBuilder {
     }
 
     /// The resolver that reads the login credentials' references (default: the local stores
-    /// `env`, `dotenv` and `file` over the same environment).
+    /// `env`, `dotenv` and `file` over the same environment; under [`Policy::Strict`] those
+    /// stores refuse a credential file that its group or others may read).
     pub fn with_auth_resolver(mut self, resolver: Resolver) -> Self {
         self.auth_resolver = Some(resolver);
         self
@@ -120,8 +121,10 @@ impl VaultStoreBuilder {
         let resolver = self.auth_resolver.unwrap_or_else(|| {
             Resolver::builder()
                 .with_store(creds_local::EnvStore::new(self.env.clone()))
-                .with_store(creds_local::DotenvStore::new(self.env.clone()))
-                .with_store(creds_local::FileStore::new(self.env.clone()))
+                .with_store(
+                    creds_local::DotenvStore::new(self.env.clone()).with_policy(self.policy),
+                )
+                .with_store(creds_local::FileStore::new(self.env.clone()).with_policy(self.policy))
                 .build()
         });
         let session = Session::new(self.config, self.policy, self.env, resolver)?;

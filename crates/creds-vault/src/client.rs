@@ -76,21 +76,27 @@ impl Session {
             env.var("VAULT_SKIP_VERIFY")
                 .is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
         });
-        let plaintext_remote = creds_core::is_plaintext_remote(&address);
-        if policy == Policy::Strict && (skip_verify || plaintext_remote) {
-            return Err(Error::new(
-                ErrorKind::Policy,
-                if skip_verify {
-                    "policy strict refuses VAULT_SKIP_VERIFY: TLS verification cannot be disabled"
-                } else {
-                    "policy strict refuses plaintext http to a remote Vault: use https"
-                },
-            )
-            .with_source_name("vault"));
+        if skip_verify {
+            if policy == Policy::Strict {
+                return Err(Error::new(
+                    ErrorKind::Policy,
+                    "policy strict refuses VAULT_SKIP_VERIFY: TLS verification cannot be disabled",
+                )
+                .with_source_name("vault"));
+            }
+            if address
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            {
+                tracing::warn!(
+                    target: "creds::policy",
+                    address = %address,
+                    "TLS verification of Vault is disabled (skip-verify / VAULT_SKIP_VERIFY): anyone on the path can read the token and values"
+                );
+            }
         }
-        if plaintext_remote {
-            tracing::warn!(target: "creds::vault", address = %address, "Vault is reached over plaintext http");
-        }
+        creds_core::check_transport(policy, &address, "Vault")
+            .map_err(|e| e.with_source_name("vault"))?;
         let mut config = config;
         config.skip_verify = Some(skip_verify);
         Ok(Arc::new_cyclic(|me| Session {

@@ -75,11 +75,14 @@ use creds_core::ResolverBuilder;
 pub use backend::{VaultStore, VaultStoreBuilder};
 pub use config::{Auth, KUBERNETES_TOKEN_PATH, VaultConfig};
 
-/// Adds the Vault store (configured from the environment) to a resolver builder.
+/// Adds the Vault store (configured from the environment, with the builder's
+/// [`policy`](ResolverBuilder::policy)) to a resolver builder.
 pub fn register(builder: ResolverBuilder, config: VaultConfig) -> ResolverBuilder {
+    let policy = builder.policy();
     builder.with_store(
         VaultStoreBuilder::from_env()
             .with_config(config)
+            .with_policy(policy)
             .build_or_fail_later(),
     )
 }

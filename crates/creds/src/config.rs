@@ -70,7 +70,7 @@ pub struct AwsTable {
     /// A shared-config profile.
     pub profile: Option<String>,
     /// An endpoint for both AWS services.
-    pub endpoint_url: Option<String>,
+    pub endpoint_url: Option<Spanned<String>>,
 }
 
 /// `[backends.gcp]`.
@@ -343,6 +343,16 @@ impl Config {
                 v.push(format!("line {line}: [backends.vault] address `{addr}` is plaintext http to a remote host"));
             }
         }
+        if let Some(aws) = &self.file.backends.aws
+            && let Some(ep) = &aws.endpoint_url
+            && crate::is_plaintext_remote(ep.get_ref())
+        {
+            v.push(format!(
+                "line {}: [backends.aws] endpoint-url `{}` is plaintext http to a remote host",
+                self.line(ep.span()),
+                ep.get_ref()
+            ));
+        }
         if let Some(gcp) = &self.file.backends.gcp
             && let Some(ep) = &gcp.endpoint
             && crate::is_plaintext_remote(ep.get_ref())
@@ -430,7 +440,7 @@ impl Config {
             let mut c = creds_aws::AwsConfig::from_env();
             c.region = t.region;
             c.profile = t.profile;
-            c.endpoint_url = t.endpoint_url;
+            c.endpoint_url = t.endpoint_url.map(|e| e.into_inner());
             builder = creds_aws::register(builder, c);
         }
         #[cfg(feature = "vault")]
@@ -566,6 +576,12 @@ stripe_key = { ref = "aws-sm://stripe#secret_key", optional = true }
 address = "http://vault.internal:8200"
 skip-verify = true
 
+[backends.aws]
+endpoint-url = "HTTP://aws.internal:4566"
+
+[backends.gcp]
+endpoint = "http://127.0.0.1:9000"
+
 [profiles.prod]
 policy = "strict"
 chain = ["aws-sm://app/{name}",
@@ -580,12 +596,18 @@ b = { ref = "aws-sm://b" }
         assert_eq!(e.kind(), ErrorKind::Policy);
         let m = e.message();
         assert!(
-            m.contains("line 8") && m.contains("env://APP_{NAME}"),
+            m.contains("line 14") && m.contains("env://APP_{NAME}"),
             "{m}"
         );
-        assert!(m.contains("line 11") && m.contains("secret `a`"), "{m}");
+        assert!(m.contains("line 17") && m.contains("secret `a`"), "{m}");
         assert!(m.contains("skip-verify"), "{m}");
-        assert!(m.contains("plaintext http"), "{m}");
+        assert!(
+            m.contains("address `http://vault.internal:8200` is plaintext http"),
+            "{m}"
+        );
+        assert!(m.contains("line 6: [backends.aws] endpoint-url"), "{m}");
+        // Loopback over http is allowed (a local emulator or sidecar).
+        assert!(!m.contains("[backends.gcp]"), "{m}");
         assert!(!m.contains("secret `b`"), "{m}");
     }
 }
