@@ -349,7 +349,10 @@ fn group_readable_secret_file_warns_without_value() {
         })
     });
     let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(out.contains("readable by its group or other users"), "{out}");
+    assert!(
+        out.contains("readable by its group or other users"),
+        "{out}"
+    );
     assert!(out.contains("644"), "{out}");
     assert!(!out.contains(CANARY));
 }
