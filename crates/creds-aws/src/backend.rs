@@ -15,6 +15,14 @@ use crate::client::{self, Clients};
 use crate::config::AwsConfig;
 use crate::error;
 
+/// The largest value Secrets Manager keeps: 65,536 bytes of `SecretString` or `SecretBinary`.
+/// [`set`](Store::set) refuses larger values before calling AWS (kind `unsupported`).
+pub const SECRETS_MANAGER_MAX_VALUE: usize = 65_536;
+
+/// The largest parameter value: 8 KB (advanced tier; a standard parameter holds 4 KB and AWS
+/// refuses a longer value for it). [`set`](Store::set) refuses larger values before calling AWS.
+pub const SSM_MAX_VALUE: usize = 8_192;
+
 /// The version stage read when a reference names neither a version id nor a stage.
 pub const DEFAULT_STAGE: &str = "AWSCURRENT";
 
@@ -173,6 +181,7 @@ impl Store for SecretsManagerStore {
                 "a write makes a new AWSCURRENT version: drop version-id and version-stage",
             ));
         }
+        creds_core::check_value_size(value, SECRETS_MANAGER_MAX_VALUE, "AWS Secrets Manager")?;
         let client = self.clients.client(reference).await?;
         let text = std::str::from_utf8(value).ok();
         let put = {
@@ -332,9 +341,14 @@ impl Store for SsmStore {
             .send()
             .await
             .map_err(|e| error::map(e, "Parameter Store"))?;
-        let p = out
-            .parameter()
-            .ok_or_else(|| Error::not_found("Parameter Store returned no parameter"))?;
+        let p = out.parameter().ok_or_else(|| {
+            // A missing parameter is ParameterNotFound; a 200 without one is not the protocol.
+            Error::new(
+                ErrorKind::Unavailable,
+                "Parameter Store answered without a parameter",
+            )
+            .set_temporary(true)
+        })?;
         Self::parameter_secret(p)
     }
 
@@ -344,6 +358,7 @@ impl Store for SsmStore {
                 "a write makes a new version: drop version and label",
             ));
         }
+        creds_core::check_value_size(value, SSM_MAX_VALUE, "Parameter Store")?;
         let text = std::str::from_utf8(value).map_err(|_| {
             Error::decode("Parameter Store keeps text only; the value is not UTF-8")
         })?;

@@ -32,6 +32,19 @@ where
             let status = ctx.raw().status().as_u16();
             let e = ctx.into_err();
             let code = e.code().unwrap_or("").to_string();
+            if code.is_empty() {
+                // No error code: the answer was not AWS's protocol (a proxy's page, a truncated
+                // body). Its source may quote that body, so none is attached.
+                return Error::new(
+                    if status == 429 {
+                        ErrorKind::RateLimited
+                    } else {
+                        ErrorKind::Unavailable
+                    },
+                    format!("{service} sent a response that could not be read (HTTP {status})"),
+                )
+                .set_temporary(true);
+            }
             let message = e.message().unwrap_or("").to_string();
             let kind = kind_of(&code, status);
             let text = if message.is_empty() {
@@ -69,7 +82,8 @@ where
         SdkError::ResponseError(_) => Error::new(
             ErrorKind::Unavailable,
             format!("{service} sent a response that could not be read"),
-        ),
+        )
+        .set_temporary(true),
         _ => Error::new(ErrorKind::Other, format!("{service} request failed")),
     }
 }

@@ -22,7 +22,10 @@
 //! `ParameterVersionNotFound`), permission denied (`AccessDeniedException`, KMS decryption
 //! failures), unauthenticated (`UnrecognizedClientException`, `InvalidSignatureException`,
 //! `ExpiredTokenException`), rate limited (throttling, temporary), unavailable (connection
-//! failures and 5xx, temporary), timeout — each with the reference in context.
+//! failures, 5xx and answers that are not AWS's protocol, temporary), timeout; a value over
+//! [`SECRETS_MANAGER_MAX_VALUE`] or [`SSM_MAX_VALUE`] is refused before the call (unsupported);
+//! an endpoint that is plaintext http to a remote host warns, and is refused under
+//! [`Policy::Strict`](creds_core::Policy) — each with the reference in context.
 //!
 //! # Example
 //!
@@ -63,7 +66,10 @@ mod error;
 
 use creds_core::ResolverBuilder;
 
-pub use backend::{AwsStoreBuilder, DEFAULT_STAGE, Parameter, SecretsManagerStore, SsmStore};
+pub use backend::{
+    AwsStoreBuilder, DEFAULT_STAGE, Parameter, SECRETS_MANAGER_MAX_VALUE, SSM_MAX_VALUE,
+    SecretsManagerStore, SsmStore,
+};
 pub use config::AwsConfig;
 
 /// Adds both AWS stores, sharing one configuration and the builder's

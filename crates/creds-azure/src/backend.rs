@@ -15,6 +15,10 @@ use creds_core::{Error, ErrorKind, Metadata, Reference, Result, Scheme, Secret, 
 use crate::credential::DefaultCredential;
 use crate::error;
 
+/// The largest secret value Key Vault keeps: 25 KB. [`set`](Store::set) refuses larger values
+/// before calling Azure (kind `unsupported`).
+pub const MAX_VALUE: usize = 25 * 1024;
+
 /// Builds an [`AzureKvStore`].
 #[derive(Default)]
 pub struct AzureKvStoreBuilder {
@@ -290,6 +294,7 @@ impl Store for AzureKvStore {
                 "a write makes a new version: drop the VERSION",
             ));
         }
+        creds_core::check_value_size(value, MAX_VALUE, "Key Vault")?;
         let text = std::str::from_utf8(value)
             .map_err(|_| Error::decode("Key Vault keeps text only; the value is not UTF-8"))?;
         let client = self.client(&t.host)?;

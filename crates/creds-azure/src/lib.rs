@@ -18,7 +18,8 @@
 //!   disabled secret (403 with the inner code `SecretDisabled`) is reported as *disabled*, not as
 //!   permission denied; the returned id must name the vault, the secret and the requested version
 //!   (else an *integrity* error).
-//! - **Writes**: [`set`](creds_core::Store::set) makes a new version (text only).
+//! - **Writes**: [`set`](creds_core::Store::set) makes a new version (text only; a value over
+//!   [`MAX_VALUE`], Key Vault's 25 KB, is refused before the call as *unsupported*).
 //!
 //! What was verified against recorded traffic (the Azure SDK teams' own recordings, replayed
 //! through the official client by a test transport): the challenge flow (401, then a token for
@@ -45,7 +46,7 @@ mod backend;
 mod credential;
 mod error;
 
-pub use backend::{AzureKvStore, AzureKvStoreBuilder};
+pub use backend::{AzureKvStore, AzureKvStoreBuilder, MAX_VALUE};
 pub use credential::DefaultCredential;
 
 /// Re-exported so callers can pass their own credential or transport.

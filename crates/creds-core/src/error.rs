@@ -46,7 +46,8 @@ pub enum ErrorKind {
     Timeout,
     /// The backend throttled the request.
     RateLimited,
-    /// The store does not support the operation (for example writing to the environment).
+    /// The store does not support the operation (for example writing to the environment, or
+    /// writing a value over the store's size limit).
     Unsupported,
     /// The secret exists but may not be used: disabled, expired, or not valid yet. The message
     /// says which.

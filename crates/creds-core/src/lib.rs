@@ -54,7 +54,7 @@ pub use resolver::{Policy, Resolver, ResolverBuilder, check_transport, is_plaint
 pub use rotation::Attempt;
 pub use secret::{Metadata, Secret};
 pub use selector::apply_selector;
-pub use store::{IntoReference, Store, StoreExt};
+pub use store::{IntoReference, Store, StoreExt, check_value_size};
 
 /// Re-exported so stores can be implemented without naming the crate.
 pub use async_trait::async_trait;

@@ -52,6 +52,27 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
 }
 
+/// Refuses a value over a store's documented size limit before anything is sent, with an error
+/// of kind [`Unsupported`](crate::ErrorKind::Unsupported) that gives both sizes (never the value).
+/// Stores call it at the start of [`Store::set`].
+///
+/// ```
+/// use creds_core::{check_value_size, ErrorKind};
+/// assert!(check_value_size(&[0; 10], 10, "Example").is_ok());
+/// let e = check_value_size(&[0; 11], 10, "Example").unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Unsupported);
+/// assert!(e.to_string().contains("11 bytes") && e.to_string().contains("limit of 10 bytes"));
+/// ```
+pub fn check_value_size(value: &[u8], limit: usize, store: &str) -> Result<()> {
+    if value.len() <= limit {
+        return Ok(());
+    }
+    Err(Error::unsupported(format!(
+        "the value is {} bytes, over {store}'s limit of {limit} bytes",
+        value.len()
+    )))
+}
+
 /// Anything that names a reference: a `&str` to parse, or a [`Reference`].
 pub trait IntoReference {
     /// Parses or clones into a [`Reference`].

@@ -12,6 +12,10 @@ use tokio::sync::Mutex;
 
 use crate::error;
 
+/// The largest payload Secret Manager keeps: 64 KiB. [`set`](Store::set) refuses larger values
+/// before calling Google (kind `unsupported`).
+pub const MAX_VALUE: usize = 65_536;
+
 /// Builds a [`GcpSmStore`].
 #[derive(Default)]
 pub struct GcpSmStoreBuilder {
@@ -226,9 +230,14 @@ impl Store for GcpSmStore {
             .await
             .map_err(error::map)?;
         let version = t.check(&response.name)?;
-        let payload = response
-            .payload
-            .ok_or_else(|| Error::not_found("the secret version holds no payload"))?;
+        let payload = response.payload.ok_or_else(|| {
+            // A missing version is NOT_FOUND; an answer without a payload is not the protocol.
+            Error::new(
+                ErrorKind::Unavailable,
+                "Secret Manager answered without a payload",
+            )
+            .set_temporary(true)
+        })?;
         match payload.data_crc32c {
             Some(expected) if expected != crc32c(&payload.data) => {
                 return Err(Error::new(
@@ -249,6 +258,7 @@ impl Store for GcpSmStore {
                 "a write adds a new version: drop the VERSION",
             ));
         }
+        creds_core::check_value_size(value, MAX_VALUE, "Secret Manager")?;
         let client = self.client(&t).await?;
         let payload = SecretPayload::new()
             .set_data(bytes::Bytes::copy_from_slice(value))

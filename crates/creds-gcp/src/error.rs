@@ -48,7 +48,13 @@ pub(crate) fn map(e: google_cloud_gax::error::Error) -> Error {
             .set_temporary(true);
     }
     if e.is_deserialization() {
-        return Error::decode("Secret Manager sent a response that could not be read");
+        // Not the protocol (a proxy's page, a truncated body): like the other stores, the
+        // backend is unavailable. The source is not attached: it may quote the body.
+        return Error::new(
+            ErrorKind::Unavailable,
+            "Secret Manager sent a response that could not be read",
+        )
+        .set_temporary(true);
     }
     Error::new(ErrorKind::Other, "the Secret Manager request failed")
 }

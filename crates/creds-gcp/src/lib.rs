@@ -21,7 +21,9 @@
 //!   host that is not loopback is used with a warning, and refused under
 //!   [`Policy::Strict`](creds_core::Policy) ([`register`] passes the resolver builder's policy on).
 //! - **Errors**: NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED, FAILED_PRECONDITION (a disabled or
-//!   destroyed version: *disabled*), UNAVAILABLE and RESOURCE_EXHAUSTED (temporary).
+//!   destroyed version: *disabled*), UNAVAILABLE and RESOURCE_EXHAUSTED (temporary); an answer
+//!   that is not the protocol is *unavailable* (temporary, never quoting the body); a value over
+//!   [`MAX_VALUE`] is refused before the call (*unsupported*).
 //! - **Writes**: [`set`](creds_core::Store::set) adds a version (`addVersion`, with its CRC32C).
 //!
 //! What was verified against recorded traffic (a Google-published cassette recorded against the
@@ -46,7 +48,7 @@
 mod backend;
 mod error;
 
-pub use backend::{GcpSmStore, GcpSmStoreBuilder};
+pub use backend::{GcpSmStore, GcpSmStoreBuilder, MAX_VALUE};
 
 /// Adds the Secret Manager store to a resolver builder, with an optional endpoint override and
 /// the builder's [`policy`](creds_core::ResolverBuilder::policy).

@@ -60,7 +60,8 @@ pub use file::{CREDENTIALS_DIRECTORY_PREFIX, DEFAULT_MAX_SIZE, FileStore};
 #[cfg(feature = "keyring")]
 #[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
 pub use keyring::{
-    DEFAULT_TIMEOUT as KEYRING_TIMEOUT, KeyringBackend, KeyringStore, KeyringStoreBuilder,
+    DEFAULT_TIMEOUT as KEYRING_TIMEOUT, KEYUTILS_MAX_VALUE, KeyringBackend, KeyringStore,
+    KeyringStoreBuilder,
 };
 
 /// Adds every local store compiled in to a resolver builder, all reading `env`.

@@ -388,7 +388,16 @@ impl Store for VaultStore {
                 &body["data"]
             };
             if !data.is_object() {
-                return Err(Error::not_found("the secret holds no data"));
+                // A 200 without a data object is not Vault's KV protocol (a missing secret is a
+                // 404): a proxy or another server answered.
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "Vault answered HTTP {status} without a KV v{} data object (a proxy or a different server?)",
+                        target.mount.version
+                    ),
+                )
+                .set_temporary(true));
             }
             let bytes = Zeroizing::new(
                 serde_json::to_vec(data).map_err(|_| Error::decode("cannot encode JSON"))?,

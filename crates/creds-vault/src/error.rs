@@ -13,6 +13,8 @@ pub(crate) fn kind_of(status: u16) -> ErrorKind {
         429 => ErrorKind::RateLimited,
         400 | 405 => ErrorKind::InvalidReference,
         412 => ErrorKind::Other,
+        // The request (the value) is over the server's `max_request_size`.
+        413 => ErrorKind::Unsupported,
         s if s >= 500 => ErrorKind::Unavailable,
         _ => ErrorKind::Other,
     }
@@ -76,6 +78,24 @@ pub(crate) fn from_client(e: vaultrs::error::ClientError, what: &str) -> Error {
             }
         }
         C::RestClientError { source } => {
+            use rustify::errors::ClientError as R;
+            match &source {
+                // These carry (and their sources quote) the answer's body, which may hold a token
+                // or a value: the error says what happened and drops them.
+                R::ResponseParseError { .. }
+                | R::ResponseConversionError { .. }
+                | R::DataParseError { .. } => {
+                    return Error::new(
+                        ErrorKind::Unavailable,
+                        format!("{what}: the answer is not Vault's JSON (a proxy, a different server, or a truncated response)"),
+                    )
+                    .set_temporary(true);
+                }
+                R::ServerResponseError { code, .. } => {
+                    return from_status(*code, &Value::Null, what);
+                }
+                _ => {}
+            }
             let text = creds_core::chain_text(&source);
             let kind = if text.contains("timed out") || text.contains("timeout") {
                 ErrorKind::Timeout

@@ -23,7 +23,9 @@
 //!
 //! **Errors**: 404 not found (saying when a version was deleted or destroyed); 403 permission
 //! denied, or unauthenticated when the token itself is refused; sealed, standby and 5xx
-//! unavailable (temporary); 429 rate limited.
+//! unavailable (temporary); 429 rate limited; 413 (a value over the server's request size
+//! limit) unsupported; an answer that is not Vault's JSON unavailable (temporary, never quoting
+//! the body).
 //!
 //! # A production service with AppRole
 //!

@@ -33,6 +33,13 @@ pub(crate) fn map(err: keyring_core::Error, backend: &str) -> Error {
         K::TooLong(attribute, limit) => Error::invalid_reference(format!(
             "the {attribute} is longer than the {backend} keyring allows ({limit})"
         )),
+        // The value itself (keyring-core calls it the password or secret) was refused: for
+        // keyutils, over the key size limit or the user's key quota.
+        K::Invalid(attribute, reason) if matches!(attribute.as_str(), "password" | "secret") => {
+            Error::unsupported(format!(
+                "the {backend} keyring refused the value ({reason}): it may be over the size limit or quota"
+            ))
+        }
         K::Invalid(attribute, reason) => {
             Error::invalid_reference(format!("invalid {attribute}: {reason}"))
         }

@@ -251,6 +251,10 @@ impl KeyringStore {
     }
 }
 
+/// The largest value the keyutils keyring keeps: a `user` key's payload is at most 32,767 bytes
+/// (and the kernel's per-user quota, `/proc/sys/kernel/keys/maxbytes`, may allow less).
+pub const KEYUTILS_MAX_VALUE: usize = 32_767;
+
 fn backend_label(backend: KeyringBackend) -> &'static str {
     match backend {
         KeyringBackend::Auto => "OS",
@@ -280,6 +284,9 @@ impl Store for KeyringStore {
 
     async fn set(&self, reference: &Reference, value: &[u8]) -> Result<Metadata> {
         let (service, user) = parts(reference)?;
+        if self.connect().await? == KeyringBackend::Keyutils {
+            creds_core::check_value_size(value, KEYUTILS_MAX_VALUE, "the keyutils keyring")?;
+        }
         let value = Zeroizing::new(value.to_vec());
         self.call("set", move |c| c.set(&service, &user, &value))
             .await?;
