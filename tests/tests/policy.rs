@@ -168,6 +168,40 @@ fn vault_login_credential_files_follow_the_file_rule() {
             .unwrap();
         assert_eq!(v.expose_str().unwrap(), CANARY);
         assert!(logs.text().contains("640"), "{}", logs.text());
+        drop(logs);
+
+        // The vault CLI's ~/.vault-token (the default token when VAULT_TOKEN is unset).
+        let home = tempfile::tempdir().unwrap();
+        let home_env = Arc::new(StaticEnv::new().with_var("HOME", home.path().as_os_str()));
+        let store = |policy: Policy| {
+            VaultStoreBuilder::from_env()
+                .with_address(&addr)
+                .with_environment(home_env.clone())
+                .with_policy(policy)
+                .build()
+                .unwrap()
+        };
+        write(home.path(), ".vault-token", &token, 0o644);
+        let e = store(Policy::Strict)
+            .fetch(reference.as_str())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Policy, "{e}");
+        assert!(e.to_string().contains(".vault-token"), "{e}");
+        let logs = LogCapture::start();
+        let v = store(Policy::Permissive)
+            .fetch(reference.as_str())
+            .await
+            .unwrap();
+        assert_eq!(v.expose_str().unwrap(), CANARY);
+        assert!(logs.text().contains(".vault-token"), "{}", logs.text());
+        drop(logs);
+        write(home.path(), ".vault-token", &token, 0o600);
+        let v = store(Policy::Strict)
+            .fetch(reference.as_str())
+            .await
+            .unwrap();
+        assert_eq!(v.expose_str().unwrap(), CANARY);
     });
 }
 

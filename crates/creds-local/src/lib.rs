@@ -63,6 +63,7 @@ pub use keyring::{
     DEFAULT_TIMEOUT as KEYRING_TIMEOUT, KEYUTILS_MAX_VALUE, KeyringBackend, KeyringStore,
     KeyringStoreBuilder,
 };
+pub use perms::check_credential_file;
 
 /// Adds every local store compiled in to a resolver builder, all reading `env`.
 pub fn register(builder: ResolverBuilder, env: Arc<dyn Environment>) -> ResolverBuilder {

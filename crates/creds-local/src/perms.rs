@@ -44,6 +44,29 @@ pub(crate) fn check_readable(
     Ok(())
 }
 
+/// The file rule for a credential file a backend reads itself (for example Vault's
+/// `~/.vault-token`): read with a warning when its group or others may read it, refused under
+/// [`Policy::Strict`]. A file that cannot be inspected is left to the read that follows.
+///
+/// ```
+/// use creds_core::Policy;
+/// # #[cfg(unix)] {
+/// use std::os::unix::fs::PermissionsExt;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("token");
+/// std::fs::write(&path, "t").unwrap();
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+/// assert!(creds_local::check_credential_file(&path, "token file", Policy::Permissive).is_ok());
+/// assert!(creds_local::check_credential_file(&path, "token file", Policy::Strict).is_err());
+/// # }
+/// ```
+pub fn check_credential_file(path: &Path, what: &str, policy: Policy) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) => check_readable(path, &meta, 0o077, what, policy),
+        Err(_) => Ok(()),
+    }
+}
+
 #[cfg(not(unix))]
 pub(crate) fn check_readable(
     _: &Path,

@@ -219,8 +219,12 @@ impl Session {
         if let Some(t) = self.env.var("VAULT_TOKEN").filter(|t| !t.is_empty()) {
             return Ok(Zeroizing::new(t));
         }
-        if let Some(home) = self.env.home_dir()
-            && let Ok(t) = std::fs::read_to_string(home.join(".vault-token"))
+        let token_file = self.env.home_dir().map(|h| h.join(".vault-token"));
+        if let Some(path) = &token_file {
+            creds_local::check_credential_file(path, "the Vault token file", self.policy)?;
+        }
+        if let Some(path) = &token_file
+            && let Ok(t) = std::fs::read_to_string(path)
         {
             let t = Zeroizing::new(t);
             if !t.trim().is_empty() {
