@@ -318,46 +318,6 @@ fn nix_is_root() -> bool {
 }
 
 #[test]
-fn group_readable_secret_file_warns_without_value() {
-    use std::sync::{Arc as A, Mutex};
-    #[derive(Clone, Default)]
-    struct Buf(A<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "open", CANARY.as_bytes(), 0o644);
-    write(dir.path(), "closed", CANARY.as_bytes(), 0o600);
-    let store = FileStore::new(Arc::new(StaticEnv::new().with_current_dir(dir.path())));
-    tracing::subscriber::with_default(subscriber, || {
-        rt().block_on(async {
-            store.fetch("file://closed").await.unwrap();
-            assert!(buf.0.lock().unwrap().is_empty());
-            store.fetch("file://open").await.unwrap();
-        })
-    });
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        out.contains("readable by its group or other users"),
-        "{out}"
-    );
-    assert!(out.contains("644"), "{out}");
-    assert!(!out.contains(CANARY));
-}
-
-#[test]
 fn register_adds_every_local_store() {
     let r = creds_local::register(Resolver::builder(), Arc::new(StaticEnv::new())).build();
     let schemes: Vec<_> = r.schemes().map(|s| s.as_str()).collect();

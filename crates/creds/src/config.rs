@@ -343,25 +343,34 @@ impl Config {
                 v.push(format!("line {line}: [backends.vault] address `{addr}` is plaintext http to a remote host"));
             }
         }
-        if let Some(aws) = &self.file.backends.aws
-            && let Some(ep) = &aws.endpoint_url
-            && crate::is_plaintext_remote(ep.get_ref())
-        {
-            v.push(format!(
-                "line {}: [backends.aws] endpoint-url `{}` is plaintext http to a remote host",
-                self.line(ep.span()),
-                ep.get_ref()
-            ));
-        }
-        if let Some(gcp) = &self.file.backends.gcp
-            && let Some(ep) = &gcp.endpoint
-            && crate::is_plaintext_remote(ep.get_ref())
-        {
-            v.push(format!(
-                "line {}: [backends.gcp] endpoint `{}` is plaintext http to a remote host",
-                self.line(ep.span()),
-                ep.get_ref()
-            ));
+        let endpoints = [
+            (
+                "[backends.aws] endpoint-url",
+                self.file
+                    .backends
+                    .aws
+                    .as_ref()
+                    .and_then(|t| t.endpoint_url.as_ref()),
+            ),
+            (
+                "[backends.gcp] endpoint",
+                self.file
+                    .backends
+                    .gcp
+                    .as_ref()
+                    .and_then(|t| t.endpoint.as_ref()),
+            ),
+        ];
+        for (key, ep) in endpoints {
+            if let Some(ep) = ep
+                && crate::is_plaintext_remote(ep.get_ref())
+            {
+                v.push(format!(
+                    "line {}: {key} `{}` is plaintext http to a remote host",
+                    self.line(ep.span()),
+                    ep.get_ref()
+                ));
+            }
         }
         if v.is_empty() {
             Ok(())
