@@ -19,6 +19,16 @@ use crate::error;
 /// before calling Azure (kind `unsupported`).
 pub const MAX_VALUE: usize = 25 * 1024;
 
+/// An answer that is not the protocol (a proxy's page, a truncated or reshaped body): unavailable,
+/// as for every store. The parser's message is not kept: it may quote the body.
+pub(crate) fn unreadable() -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        "Key Vault sent a response that could not be read",
+    )
+    .set_temporary(true)
+}
+
 /// Builds an [`AzureKvStore`].
 #[derive(Default)]
 pub struct AzureKvStoreBuilder {
@@ -178,8 +188,9 @@ impl AzureKvStore {
 /// Checks that the returned id names this vault, secret and (when pinned) version; returns the
 /// version.
 fn check_id(id: Option<&str>, t: &Target) -> Result<String> {
-    let id =
-        id.ok_or_else(|| Error::new(ErrorKind::Integrity, "Key Vault returned no secret id"))?;
+    // Without an id the answer is not the protocol; with another secret's id it is an integrity
+    // failure (below).
+    let id = id.ok_or_else(unreadable)?;
     let url = azure_core::http::Url::parse(id).map_err(|_| {
         Error::new(
             ErrorKind::Integrity,
@@ -233,9 +244,7 @@ impl Store for AzureKvStore {
             .get_secret(&t.name, Some(options))
             .await
             .map_err(error::map)?;
-        let secret = response
-            .into_model()
-            .map_err(|_| Error::decode("Key Vault sent a secret that could not be read"))?;
+        let secret = response.into_model().map_err(|_| unreadable())?;
         let version = check_id(secret.id.as_deref(), &t)?;
         let mut meta = Metadata::from_source("azure-kv").with_version(version);
         if let Some(a) = &secret.attributes {
@@ -281,9 +290,11 @@ impl Store for AzureKvStore {
                 meta.attributes.insert(format!("tag.{k}"), v.clone());
             }
         }
-        let value = secret
-            .value
-            .ok_or_else(|| Error::not_found("the secret version holds no value"))?;
+        let value = secret.value.ok_or_else(|| {
+            // A missing secret is a 404; an answer without a value is not the protocol.
+            Error::new(ErrorKind::Unavailable, "Key Vault answered without a value")
+                .set_temporary(true)
+        })?;
         Ok(Secret::from_string(value, meta))
     }
 
@@ -312,9 +323,7 @@ impl Store for AzureKvStore {
             )
             .await
             .map_err(error::map)?;
-        let secret = response
-            .into_model()
-            .map_err(|_| Error::decode("Key Vault sent a response that could not be read"))?;
+        let secret = response.into_model().map_err(|_| unreadable())?;
         let version = check_id(secret.id.as_deref(), &t)?;
         Ok(Metadata::from_source("azure-kv").with_version(version))
     }

@@ -51,7 +51,9 @@ pub(crate) fn map(err: azure_core::Error) -> Error {
             ErrorKind::Unavailable,
             format!("cannot reach Key Vault: {err}"),
         ),
-        AzKind::DataConversion => Error::decode("Key Vault sent a response that could not be read"),
+        // Not the protocol (a proxy's page, a truncated body): unavailable, like the other
+        // stores; the SDK's message is not kept, as it may quote the body.
+        AzKind::DataConversion => crate::backend::unreadable(),
         other => Error::new(
             ErrorKind::Other,
             format!("Key Vault request failed ({other:?})"),

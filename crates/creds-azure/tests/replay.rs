@@ -295,6 +295,53 @@ fn pinned_versions_of_a_paged_recording() {
     assert_eq!(replay.unmatched(), Vec::<String>::new());
 }
 
+/// Recorded answers replaced by ones that break the protocol, each carrying a value: the error is
+/// unavailable (as for every store) and never quotes the body.
+#[test]
+fn answers_that_break_the_protocol_are_unavailable_and_never_quoted() {
+    let name = "listSecretName-canretrieveallversionsofasecretbypage-";
+    let version = "67889ccc5ed94c728c202fb7ba3461d6";
+    for (content_type, body) in [
+        (
+            "application/json",
+            &br#"{"value":"canary-proto-az1","id":"https://keyvault_name"#[..],
+        ),
+        ("text/html", &b"<html>canary-proto-az2</html>"[..]),
+        ("application/json", &br#"["canary-proto-az3"]"#[..]),
+        (
+            "application/json",
+            &br#"{"value":42,"id":"canary-proto-az4"}"#[..],
+        ),
+        (
+            "application/json",
+            &br#"{"attributes":{"enabled":true}}"#[..],
+        ),
+    ] {
+        let replay = Replay::load("recording_can_retrieve_all_versions_of_a_secret_by_page.json");
+        for e in replay
+            .entries
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .filter(|e| e.method == "GET" && e.path.ends_with(version))
+        {
+            e.response = body.to_vec();
+            e.headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            e.headers.push(("Content-Type".into(), content_type.into()));
+        }
+        let cred = Arc::new(TestCredential::default());
+        let r = resolver(&replay, &cred, "7.3");
+        let e = rt()
+            .block_on(r.get(format!("azure-kv://keyvault_name/{name}/{version}")))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{content_type}: {e}");
+        let shown = format!("{} {e:?}", creds_core::chain_text(&e));
+        assert!(!shown.contains("canary-proto"), "{shown}");
+        assert_eq!(replay.unmatched(), Vec::<String>::new());
+    }
+}
+
 #[test]
 fn a_request_not_in_the_recording_fails() {
     let replay = Replay::load("recording_can_get_a_secret_non_existing.json");
