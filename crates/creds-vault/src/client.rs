@@ -145,9 +145,14 @@ impl Session {
                 Error::config(format!("cannot read VAULT_CAPATH `{}`", dir.display()))
                     .with_source(e)
             })?;
-            for entry in entries.flatten() {
-                ca_certs.push(entry.path().display().to_string());
-            }
+            // Every file (the vault CLI's rule; subdirectories are skipped), in a stable order.
+            let mut files: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            ca_certs.extend(files.iter().map(|p| p.display().to_string()));
         }
         settings.ca_certs(ca_certs);
         let cert = self
@@ -163,6 +168,7 @@ impl Session {
         let identity =
             match (cert, key) {
                 (Some(cert), Some(key)) => {
+                    creds_local::check_credential_file(&key, "the Vault client key", self.policy)?;
                     let mut pem = std::fs::read(&cert).map_err(|e| {
                         Error::config(format!(
                             "cannot read the client certificate `{}`",

@@ -1,7 +1,8 @@
 //! TLS and JWT against OpenBao, with keys and certificates made by the test (rcgen):
-//! a dev server of the test's own with an extra TLS listener, trusted through `with_ca_cert` and
-//! refused with a clear error when the CA is not trusted; and a JWT login whose public key is
-//! configured as `jwt_validation_pubkeys` on the shared dev server.
+//! a dev server of the test's own with an extra TLS listener, trusted through `with_ca_cert`,
+//! `VAULT_CACERT` and `VAULT_CAPATH`, and refused with a clear error when the CA is not trusted;
+//! a listener that requires client certificates (`VAULT_CLIENT_CERT`/`VAULT_CLIENT_KEY`); and a
+//! JWT login whose public key is configured as `jwt_validation_pubkeys` on the shared dev server.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,16 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
     std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
     std::fs::write(dir.join("server.pem"), server_cert.pem()).unwrap();
     std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["creds-test-client".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    std::fs::write(dir.join("client.pem"), client_cert.pem()).unwrap();
+    write_private(&dir.join("client.key"), &client_key.serialize_pem());
+    // A CA directory as VAULT_CAPATH takes it (with a subdirectory, which is skipped).
+    std::fs::create_dir_all(dir.join("cas/sub")).unwrap();
+    std::fs::write(dir.join("cas/ca.pem"), ca.pem()).unwrap();
     let free = || {
         TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -100,14 +111,21 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
             .unwrap()
             .port()
     };
-    let (plain, tls) = (free(), free());
-    std::fs::write(
-        dir.join("tls.hcl"),
+    let (plain, tls, mtls) = (free(), free(), free());
+    let listener = |port: u16, extra: &str| {
         format!(
-            "listener \"tcp\" {{\n  address = \"127.0.0.1:{tls}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n}}\n",
+            "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n{extra}}}\n",
             dir.join("server.pem").display(),
             dir.join("server.key").display()
-        ),
+        )
+    };
+    let client_ca = format!(
+        "  tls_require_and_verify_client_cert = true\n  tls_client_ca_file = \"{}\"\n",
+        dir.join("ca.pem").display()
+    );
+    std::fs::write(
+        dir.join("tls.hcl"),
+        listener(tls, "") + &listener(mtls, &client_ca),
     )
     .unwrap();
     let _server = Server(
@@ -184,7 +202,54 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
         assert!(e.to_string().contains("not trusted"), "{e}");
+
+        // VAULT_CAPATH: a directory of CA certificates.
+        let read = |vars: &[(&str, PathBuf)], addr: &str| {
+            let mut env = StaticEnv::new().with_var("VAULT_TOKEN", "root");
+            for (k, v) in vars {
+                env = env.with_var(*k, v.as_os_str());
+            }
+            let store = VaultStoreBuilder::from_env()
+                .with_environment(Arc::new(env))
+                .with_address(addr)
+                .build()
+                .unwrap();
+            let r = Resolver::builder().with_store(store).build();
+            async move { r.get("vault://secret/tls/app#k").await }
+        };
+        let s = read(&[("VAULT_CAPATH", dir.join("cas"))], &tls_addr)
+            .await
+            .unwrap();
+        assert_eq!(s.expose_str().unwrap(), "over-tls");
+
+        // A listener that requires a client certificate: refused without one, read with one.
+        let mtls_addr = format!("https://127.0.0.1:{mtls}");
+        let e = read(&[("VAULT_CACERT", dir.join("ca.pem"))], &mtls_addr)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        let s = read(
+            &[
+                ("VAULT_CACERT", dir.join("ca.pem")),
+                ("VAULT_CLIENT_CERT", dir.join("client.pem")),
+                ("VAULT_CLIENT_KEY", dir.join("client.key")),
+            ],
+            &mtls_addr,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.expose_str().unwrap(), "over-tls");
     });
+}
+
+/// Writes a file only its owner may read (a private key).
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 #[test]
