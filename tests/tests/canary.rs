@@ -181,6 +181,41 @@ fn the_canary_appears_nowhere() {
                 .await
                 .unwrap_err(),
         );
+        // The file rule under strict, on a file others may read that holds the canary.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let open = dir.path().join("open");
+            std::fs::write(&open, &canary).unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let strict = FileStore::new(env.clone()).with_policy(creds::Policy::Strict);
+            errors.push(
+                creds::StoreExt::fetch(&strict, "file://open")
+                    .await
+                    .unwrap_err(),
+            );
+            let _ = creds::StoreExt::fetch(&FileStore::new(env.clone()), "file://open").await;
+        }
+        // Values over a store's size limit, made of the canary.
+        let oversized = canary.repeat(70_000 / canary.len() + 1);
+        let gcp = creds::gcp::GcpSmStoreBuilder::from_env()
+            .with_endpoint("http://127.0.0.1:1")
+            .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+            .build();
+        errors.push(
+            gcp.set(&"gcp-sm://p/s".parse().unwrap(), oversized.as_bytes())
+                .await
+                .unwrap_err(),
+        );
+        if std::env::var_os("AWS_ENDPOINT_URL").is_some() {
+            let sm = format!("aws-sm://creds-canary/{}", unique("big"));
+            errors.push(
+                resolver
+                    .set(sm.as_str(), oversized.as_bytes())
+                    .await
+                    .unwrap_err(),
+            );
+        }
         let s = resolver.get("env://JSON_ENV").await.unwrap();
         #[derive(Debug, serde::Deserialize)]
         #[allow(dead_code)]
