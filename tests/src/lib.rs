@@ -11,25 +11,11 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use creds::{Chain, Environment, ErrorKind, Resolver, async_trait};
 
-/// A unique key for this process.
-pub fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "creds_{tag}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Whether services must be up (`CREDS_TEST_SERVICES=1`).
-pub fn services_required() -> bool {
-    std::env::var("CREDS_TEST_SERVICES").as_deref() == Ok("1")
-}
+pub use creds_test_support::{LogCapture, services_required, unique};
 
 /// A backend under test.
 #[async_trait]
@@ -86,53 +72,6 @@ impl Environment for SharedEnv {
             Some(d) => Ok(d.clone()),
             None => std::env::current_dir(),
         }
-    }
-}
-
-/// Captures what tracing logs on this thread (at every level) while it is alive.
-///
-/// ```
-/// let logs = creds_tests::LogCapture::start();
-/// tracing::warn!("hello");
-/// assert!(logs.text().contains("hello"));
-/// ```
-pub struct LogCapture {
-    buf: Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl LogCapture {
-    /// Starts capturing on the current thread (use a current-thread runtime for async code).
-    pub fn start() -> Self {
-        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = CaptureWriter(buf.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .finish();
-        LogCapture {
-            buf,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    /// Everything logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
-    }
-}
-
-#[derive(Clone)]
-struct CaptureWriter(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CaptureWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -10,14 +10,7 @@ use std::time::Duration;
 use creds::config::Config;
 use creds::local::{DotenvStore, FileStore};
 use creds::{ErrorKind, Reference, Resolver, StaticEnv};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use creds_test_support::rt;
 
 #[test]
 fn malformed_references() {

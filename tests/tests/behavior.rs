@@ -8,15 +8,8 @@ use std::sync::Arc;
 use creds::aws::{SecretsManagerStore, SsmStore};
 use creds::local::{DotenvStore, EnvStore, FileStore, KeyringBackend, KeyringStore};
 use creds::{Reference, Resolver, Store, async_trait};
+use creds_test_support::rt;
 use creds_tests::{Fixture, SharedEnv, run_suite, services_required};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 struct Env {
     env: SharedEnv,
@@ -203,16 +196,6 @@ fn keyring_keyutils() {
     });
 }
 
-/// Whether moto is up; panics when it must be.
-fn moto() -> bool {
-    let up = std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    if !up {
-        assert!(!services_required(), "moto must be up");
-        eprintln!("skipped: AWS_ENDPOINT_URL is not set");
-    }
-    up
-}
-
 /// AWS Secrets Manager: values written with the official SDK (text as SecretString, other bytes
 /// as SecretBinary).
 struct AwsSm {
@@ -287,7 +270,7 @@ impl Fixture for AwsSsm {
 
 #[test]
 fn aws_secrets_manager() {
-    if !moto() {
+    if creds_test_support::service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -302,7 +285,7 @@ fn aws_secrets_manager() {
 
 #[test]
 fn aws_parameter_store() {
-    if !moto() {
+    if creds_test_support::service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -321,31 +304,6 @@ struct Vault {
     prefix: String,
 }
 
-fn bao(args: &[&str], stdin: &str) {
-    use std::io::Write;
-    let bao = std::env::var("CREDS_TEST_PYTHON")
-        .map(|p| std::path::PathBuf::from(p).with_file_name("bao"))
-        .unwrap_or_else(|_| "bao".into());
-    let mut child = std::process::Command::new(bao)
-        .args(args)
-        .env("BAO_ADDR", std::env::var("VAULT_ADDR").unwrap())
-        .env(
-            "BAO_TOKEN",
-            std::env::var("VAULT_TOKEN").unwrap_or_else(|_| "root".into()),
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "bao {args:?}");
-}
-
 #[async_trait]
 impl Fixture for Vault {
     fn name(&self) -> &str {
@@ -356,10 +314,13 @@ impl Fixture for Vault {
         let path = format!("{}/{key}", self.prefix);
         let is_object = serde_json_is_object(text);
         if is_object {
-            bao(&["kv", "put", "-mount=secret", &path, "-"], text);
+            creds_test_support::bao(&["kv", "put", "-mount=secret", &path, "-"], Some(text));
             format!("vault://secret/{path}")
         } else {
-            bao(&["kv", "put", "-mount=secret", &path, "value=-"], text);
+            creds_test_support::bao(
+                &["kv", "put", "-mount=secret", &path, "value=-"],
+                Some(text),
+            );
             format!("vault://secret/{path}#value")
         }
     }
@@ -388,9 +349,7 @@ fn serde_json_is_object(text: &str) -> bool {
 
 #[test]
 fn vault_kv2() {
-    if std::env::var_os("VAULT_ADDR").is_none() {
-        assert!(!services_required(), "OpenBao must be up");
-        eprintln!("skipped: VAULT_ADDR is not set");
+    if creds_test_support::service("VAULT_ADDR", "OpenBao").is_none() {
         return;
     }
     rt().block_on(run_suite(&Vault {

@@ -70,11 +70,7 @@ fn the_canary_appears_nowhere() {
         }
     }
     let env = Arc::new(static_env);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = creds_test_support::rt();
     rt.block_on(async {
         let mut builder = creds::builder_with_env(env.clone()).with_cache(CacheConfig::default());
         builder = builder

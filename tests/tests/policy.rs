@@ -10,30 +10,15 @@
 //! `0.0.0.0` stands for "a host that is not loopback": the rule treats it as remote, and Linux
 //! connects it to the local servers, so the permissive case really reads a value.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use creds::local::{DotenvStore, FileStore};
 use creds::vault::{Auth, VaultStoreBuilder};
 use creds::{ErrorKind, Policy, Resolver, StaticEnv, Store, StoreExt};
-use creds_tests::{LogCapture, services_required, unique};
+use creds_test_support::{rt_local as rt, service, write_file};
+use creds_tests::{LogCapture, unique};
 
 const CANARY: &str = "canary-policy-7f3a";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-#[cfg(unix)]
-fn write(dir: &Path, name: &str, content: &str, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
 
 /// The same address with the host replaced by `0.0.0.0`.
 fn via_unspecified(url: &str) -> String {
@@ -45,11 +30,11 @@ fn via_unspecified(url: &str) -> String {
 #[test]
 fn secret_and_env_files_others_may_read_warn_and_strict_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "open", CANARY, 0o644);
-    write(dir.path(), "group", CANARY, 0o640);
-    write(dir.path(), "closed", CANARY, 0o600);
-    write(dir.path(), "open.env", &format!("KEY={CANARY}\n"), 0o644);
-    write(dir.path(), "group.env", &format!("KEY={CANARY}\n"), 0o640);
+    write_file(dir.path(), "open", CANARY, 0o644);
+    write_file(dir.path(), "group", CANARY, 0o640);
+    write_file(dir.path(), "closed", CANARY, 0o600);
+    write_file(dir.path(), "open.env", format!("KEY={CANARY}\n"), 0o644);
+    write_file(dir.path(), "group.env", format!("KEY={CANARY}\n"), 0o640);
     let env = Arc::new(StaticEnv::new().with_current_dir(dir.path()));
     rt().block_on(async {
         for policy in [Policy::Permissive, Policy::Strict] {
@@ -104,15 +89,6 @@ fn secret_and_env_files_others_may_read_warn_and_strict_refuses_them() {
     });
 }
 
-fn vault_addr() -> Option<String> {
-    let addr = std::env::var("VAULT_ADDR").ok();
-    if addr.is_none() {
-        assert!(!services_required(), "OpenBao must be up");
-        eprintln!("skipped: VAULT_ADDR is not set");
-    }
-    addr
-}
-
 /// A value at `secret/<path>#value`, written through the loopback address with the root token.
 async fn vault_put(path: &str) {
     let store = VaultStoreBuilder::from_env().build().unwrap();
@@ -128,11 +104,13 @@ async fn vault_put(path: &str) {
 #[cfg(unix)]
 #[test]
 fn vault_login_credential_files_follow_the_file_rule() {
-    let Some(addr) = vault_addr() else { return };
+    let Some(addr) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let token = std::env::var("VAULT_TOKEN").unwrap_or_else(|_| "root".into());
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "token-open", &token, 0o640);
-    write(dir.path(), "token-closed", &format!("{token}\n"), 0o600);
+    write_file(dir.path(), "token-open", &token, 0o640);
+    write_file(dir.path(), "token-closed", format!("{token}\n"), 0o600);
     let env = Arc::new(StaticEnv::new().with_current_dir(dir.path()));
     let path = unique("policy_vault_file");
     rt().block_on(async {
@@ -181,7 +159,7 @@ fn vault_login_credential_files_follow_the_file_rule() {
                 .build()
                 .unwrap()
         };
-        write(home.path(), ".vault-token", &token, 0o644);
+        write_file(home.path(), ".vault-token", &token, 0o644);
         let e = store(Policy::Strict)
             .fetch(reference.as_str())
             .await
@@ -196,7 +174,7 @@ fn vault_login_credential_files_follow_the_file_rule() {
         assert_eq!(v.expose_str().unwrap(), CANARY);
         assert!(logs.text().contains(".vault-token"), "{}", logs.text());
         drop(logs);
-        write(home.path(), ".vault-token", &token, 0o600);
+        write_file(home.path(), ".vault-token", &token, 0o600);
         let v = store(Policy::Strict)
             .fetch(reference.as_str())
             .await
@@ -207,7 +185,9 @@ fn vault_login_credential_files_follow_the_file_rule() {
 
 #[test]
 fn vault_plaintext_to_a_remote_host_warns_and_strict_refuses_it() {
-    let Some(addr) = vault_addr() else { return };
+    let Some(addr) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let remote = via_unspecified(&addr);
     let path = unique("policy_vault_http");
     rt().block_on(async {
@@ -257,9 +237,7 @@ fn vault_plaintext_to_a_remote_host_warns_and_strict_refuses_it() {
 
 #[test]
 fn aws_plaintext_to_a_remote_host_warns_and_strict_refuses_it() {
-    let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL").ok() else {
-        assert!(!services_required(), "moto must be up");
-        eprintln!("skipped: AWS_ENDPOINT_URL is not set");
+    let Some(endpoint) = service("AWS_ENDPOINT_URL", "moto") else {
         return;
     };
     let remote = via_unspecified(&endpoint);

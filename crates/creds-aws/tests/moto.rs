@@ -2,7 +2,6 @@
 //! `AWS_ENDPOINT_URL`). Values are written with the official SDK and read with creds, and the
 //! other way round. Every test uses names of its own: moto's state is shared.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -10,36 +9,7 @@ use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_ssm::types::ParameterType;
 use creds_aws::{AwsStoreBuilder, SecretsManagerStore, SsmStore};
 use creds_core::{Attempt, CacheConfig, ErrorKind, Reference, Resolver, Store};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Whether moto is reachable; panics when `CREDS_TEST_SERVICES=1` and it is not.
-fn moto() -> bool {
-    let up = std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    if !up {
-        assert!(
-            std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
-            "no AWS_ENDPOINT_URL"
-        );
-        eprintln!("skipped: AWS_ENDPOINT_URL is not set (run under cargo xtask services)");
-    }
-    up
-}
-
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "creds-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use creds_test_support::{rt, service, unique};
 
 async fn sdk() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
@@ -55,7 +25,7 @@ fn resolver() -> Resolver {
 
 #[test]
 fn secrets_manager_strings_json_and_metadata() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -107,7 +77,7 @@ fn secrets_manager_strings_json_and_metadata() {
 
 #[test]
 fn secrets_manager_binary_is_bytes_not_base64() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -128,7 +98,7 @@ fn secrets_manager_binary_is_bytes_not_base64() {
 
 #[test]
 fn secrets_manager_stages_and_version_ids() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -188,7 +158,7 @@ fn secrets_manager_stages_and_version_ids() {
 
 #[test]
 fn missing_names_are_not_found_with_the_reference() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -208,7 +178,7 @@ fn missing_names_are_not_found_with_the_reference() {
 
 #[test]
 fn secrets_manager_writes_new_versions_and_members() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -261,7 +231,7 @@ fn secrets_manager_writes_new_versions_and_members() {
 
 #[test]
 fn parameter_store_types_versions_and_labels() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -368,7 +338,7 @@ fn parameter_store_types_versions_and_labels() {
 
 #[test]
 fn parameter_store_bulk_read_follows_every_page() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -408,7 +378,7 @@ fn parameter_store_bulk_read_follows_every_page() {
 
 #[test]
 fn parameter_store_writes_secure_strings() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -530,7 +500,7 @@ fn no_credentials_or_no_region_is_unconfigured() {
 
 #[test]
 fn rejected_credential_is_refreshed_once() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {
@@ -592,7 +562,7 @@ fn rejected_credential_is_refreshed_once() {
 
 #[test]
 fn a_rotated_version_reaches_a_watcher() {
-    if !moto() {
+    if service("AWS_ENDPOINT_URL", "moto").is_none() {
         return;
     }
     rt().block_on(async {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use creds_aws::AwsStoreBuilder;
 use creds_core::{CacheConfig, ErrorKind, Resolver, RetryPolicy, Timeouts};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use creds_test_support::counters;
+use metrics_util::debugging::DebuggingRecorder;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -26,7 +27,7 @@ impl Moto {
             Ok(p) => PathBuf::from(p),
             Err(_) => {
                 assert!(
-                    std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
+                    !creds_test_support::services_required(),
                     "no CREDS_TEST_PYTHON"
                 );
                 eprintln!("skipped: CREDS_TEST_PYTHON (the venv with moto) is not set");
@@ -79,18 +80,6 @@ impl Drop for Moto {
     }
 }
 
-/// How much each counter grew since the previous snapshot of the debugging recorder (a snapshot
-/// drains the counters), summed over label sets.
-fn counters(snapshotter: &Snapshotter) -> std::collections::HashMap<String, u64> {
-    let mut out = std::collections::HashMap::new();
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
-        if let DebugValue::Counter(n) = value {
-            *out.entry(key.key().name().to_string()).or_default() += n;
-        }
-    }
-    out
-}
-
 #[test]
 fn paused_and_stopped_moto() {
     let Some(mut moto) = Moto::start() else {
@@ -99,11 +88,7 @@ fn paused_and_stopped_moto() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     recorder.install().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = creds_test_support::rt();
     rt.block_on(async {
         let sdk = moto.sdk();
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);

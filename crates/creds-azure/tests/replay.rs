@@ -15,6 +15,7 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use azure_core::http::{AsyncRawResponse, HttpClient, Request, StatusCode, Transport};
 use creds_azure::AzureKvStoreBuilder;
 use creds_core::{ErrorKind, Reference, Resolver, Store};
+use creds_test_support::rt_local as rt;
 use serde_json::Value;
 
 fn conformance() -> PathBuf {
@@ -177,13 +178,6 @@ impl TokenCredential for TestCredential {
             time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         ))
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn resolver(replay: &Arc<Replay>, credential: &Arc<TestCredential>, api: &str) -> Resolver {

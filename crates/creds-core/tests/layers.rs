@@ -11,6 +11,7 @@ use creds_core::{
     CacheConfig, Chain, Error, ErrorKind, Metadata, Reference, Resolver, Result, RetryPolicy,
     Scheme, Secret, Store, Timeouts, async_trait,
 };
+use creds_test_support::rt;
 
 /// A store whose behaviour the test changes while it runs.
 struct Gate {
@@ -88,14 +89,6 @@ impl Store for Gate {
         }
         Ok(Secret::new(state.value.clone().into_bytes(), meta))
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn cached(gate: &Arc<Gate>, config: CacheConfig) -> Resolver {

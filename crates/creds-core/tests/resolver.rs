@@ -8,6 +8,7 @@ use creds_core::{
     Chain, Error, ErrorKind, Metadata, Outcome, Policy, Reference, Resolver, Result, Scheme,
     Secret, Store, StoreExt, async_trait,
 };
+use creds_test_support::rt_local as rt;
 
 const CANARY: &str = "canary-7f3a9c-value";
 
@@ -55,13 +56,6 @@ impl Store for Scripted {
             None => Err(Error::not_found("no such entry")),
         }
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn json_resolver() -> Resolver {

@@ -4,15 +4,9 @@ use std::sync::Arc;
 
 use creds_core::{ErrorKind, Resolver, StaticEnv, Store, StoreExt};
 use creds_local::{DotenvStore, EnvStore, FileStore};
+use creds_test_support::{rt_local as rt, write_file};
 
 const CANARY: &str = "canary-41c2-local-value";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn env_store_reads_injected_environment() {
@@ -75,21 +69,10 @@ fn env_store_reads_the_process_environment() {
     });
 }
 
-fn write(dir: &std::path::Path, name: &str, content: &[u8], mode: u32) -> std::path::PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(&path, content).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    path
-}
-
 #[test]
 fn dotenv_store_parses_files_without_touching_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_file(
         dir.path(),
         ".env",
         format!(
@@ -98,7 +81,7 @@ fn dotenv_store_parses_files_without_touching_the_environment() {
         .as_bytes(),
         0o600,
     );
-    write(dir.path(), "config/.env", b"OTHER=from-config\n", 0o600);
+    write_file(dir.path(), "config/.env", b"OTHER=from-config\n", 0o600);
     let env = Arc::new(StaticEnv::new().with_current_dir(dir.path()));
     let store = DotenvStore::new(env);
     rt().block_on(async {
@@ -178,7 +161,7 @@ fn dotenv_store_parses_files_without_touching_the_environment() {
 #[test]
 fn dotenv_parse_errors_give_position_never_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_file(
         dir.path(),
         ".env",
         format!("GOOD=1\nBAD LINE {CANARY}\n").as_bytes(),
@@ -197,19 +180,19 @@ fn dotenv_parse_errors_give_position_never_the_line() {
 #[test]
 fn file_store_reads_mounted_secrets_with_the_newline_rule() {
     let dir = tempfile::tempdir().unwrap();
-    let abs = write(
+    let abs = write_file(
         dir.path(),
         "run/secrets/db_password",
         format!("{CANARY}\n").as_bytes(),
         0o400,
     );
-    write(dir.path(), "two_newlines", b"v\n\n", 0o600);
-    write(dir.path(), "crlf", b"v\r\n", 0o600);
-    write(dir.path(), "none", b"v", 0o600);
-    write(dir.path(), "binary", &[0, 1, 2, 0xff, b'\n'], 0o600);
-    write(dir.path(), "json", br#"{"user":"u","password":"p"}"#, 0o600);
-    write(dir.path(), "creds/db", b"from-systemd\n", 0o600);
-    write(dir.path(), "big", &vec![b'x'; 2048], 0o600);
+    write_file(dir.path(), "two_newlines", b"v\n\n", 0o600);
+    write_file(dir.path(), "crlf", b"v\r\n", 0o600);
+    write_file(dir.path(), "none", b"v", 0o600);
+    write_file(dir.path(), "binary", [0, 1, 2, 0xff, b'\n'], 0o600);
+    write_file(dir.path(), "json", br#"{"user":"u","password":"p"}"#, 0o600);
+    write_file(dir.path(), "creds/db", b"from-systemd\n", 0o600);
+    write_file(dir.path(), "big", vec![b'x'; 2048], 0o600);
     std::fs::create_dir_all(dir.path().join("adir")).unwrap();
     let env = Arc::new(
         StaticEnv::new()
@@ -300,7 +283,7 @@ fn unreadable_file_is_permission_denied() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "locked", b"v", 0o000);
+    write_file(dir.path(), "locked", b"v", 0o000);
     let store = FileStore::new(Arc::new(StaticEnv::new().with_current_dir(dir.path())));
     rt().block_on(async {
         let e = store.fetch("file://locked").await.unwrap_err();

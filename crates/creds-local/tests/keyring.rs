@@ -9,23 +9,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use creds_core::{ErrorKind, Reference, StaticEnv, Store, StoreExt};
 use creds_local::{KeyringBackend, KeyringStore};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn required() -> bool {
-    std::env::var("CREDS_TEST_SERVICES").as_deref() == Ok("1")
-}
+use creds_test_support::{rt, services_required as required, unique};
 
 /// Whether the Secret Service is reachable; panics when it must be.
 fn secret_service_up() -> bool {
@@ -38,16 +26,6 @@ fn secret_service_up() -> bool {
         eprintln!("skipped: no session bus (run under `cargo xtask services -- …`)");
     }
     up
-}
-
-/// A service name unique to this test process and call.
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "creds-test-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn reference(service: &str, user: &str) -> Reference {

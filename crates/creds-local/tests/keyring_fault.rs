@@ -10,21 +10,10 @@ use std::time::{Duration, Instant};
 
 use creds_core::{CacheConfig, ErrorKind, Reference, Resolver, RetryPolicy, Store, Timeouts};
 use creds_local::{KeyringBackend, KeyringStore};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use creds_test_support::counters;
+use metrics_util::debugging::DebuggingRecorder;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-
-/// How much each counter grew since the previous snapshot of the debugging recorder (a snapshot
-/// drains the counters), summed over label sets.
-fn counters(snapshotter: &Snapshotter) -> std::collections::HashMap<String, u64> {
-    let mut out = std::collections::HashMap::new();
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
-        if let DebugValue::Counter(n) = value {
-            *out.entry(key.key().name().to_string()).or_default() += n;
-        }
-    }
-    out
-}
 
 /// SIGSTOPs a process; SIGCONTs it when dropped (also when the test fails).
 struct Paused(Pid);
@@ -47,7 +36,7 @@ fn paused_secret_service_gets_stale_values_and_bounded_retries_then_recovers() {
         .and_then(|p| p.parse().ok())
     else {
         assert!(
-            std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
+            !creds_test_support::services_required(),
             "no CREDS_TEST_KEYRING_PID"
         );
         eprintln!("skipped: CREDS_TEST_KEYRING_PID is not set (run under cargo xtask services)");
@@ -58,11 +47,7 @@ fn paused_secret_service_gets_stale_values_and_bounded_retries_then_recovers() {
     let snapshotter = recorder.snapshotter();
     recorder.install().unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = creds_test_support::rt();
     rt.block_on(async {
         let store = KeyringStore::builder()
             .with_backend(KeyringBackend::SecretService)

@@ -5,78 +5,17 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use creds_core::{ErrorKind, Policy, Reference, Resolver, StaticEnv, Store};
+use creds_test_support::{rt, service, unique};
 use creds_vault::{Auth, VaultStore, VaultStoreBuilder};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn addr() -> Option<String> {
-    match std::env::var("VAULT_ADDR") {
-        Ok(a) => Some(a),
-        Err(_) => {
-            assert!(
-                std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
-                "no VAULT_ADDR"
-            );
-            eprintln!("skipped: VAULT_ADDR is not set (run under cargo xtask services)");
-            None
-        }
-    }
-}
-
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn bao_path() -> PathBuf {
-    std::env::var("CREDS_TEST_PYTHON")
-        .map(|p| PathBuf::from(p).with_file_name("bao"))
-        .unwrap_or_else(|_| PathBuf::from("bao"))
-}
 
 /// Runs the bao CLI as root; returns stdout.
 fn bao(args: &[&str]) -> String {
-    bao_in(args, None)
-}
-
-fn bao_in(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(bao_path())
-        .args(args)
-        .env("BAO_ADDR", std::env::var("VAULT_ADDR").unwrap())
-        .env("BAO_TOKEN", "root")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bao runs");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "bao {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    creds_test_support::bao(args, None)
 }
 
 /// A store logged in with the root token, injected (the process environment is not touched).
@@ -110,7 +49,9 @@ async fn text(res: &Resolver, reference: &str) -> String {
 
 #[test]
 fn kv2_versions_metadata_and_api_form() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let path = unique("app");
     bao(&[
         "kv",
@@ -168,7 +109,9 @@ fn kv2_versions_metadata_and_api_form() {
 
 #[test]
 fn deleted_and_destroyed_versions_are_not_found_with_the_reason() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let path = unique("gone");
     bao(&["kv", "put", "-mount=secret", &path, "k=one"]);
     bao(&["kv", "put", "-mount=secret", &path, "k=two"]);
@@ -190,7 +133,9 @@ fn deleted_and_destroyed_versions_are_not_found_with_the_reason() {
 
 #[test]
 fn kv1_and_mounts_of_several_segments() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let v1 = unique("kv1");
     let team = format!("{}/kv", unique("team"));
     bao(&[
@@ -239,7 +184,9 @@ fn kv1_and_mounts_of_several_segments() {
 
 #[test]
 fn writes_make_versions_keep_members_and_check_and_set() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let path = unique("w");
     rt().block_on(async {
         let store = root_store();
@@ -279,7 +226,7 @@ fn writes_make_versions_keep_members_and_check_and_set() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Decode);
         // Written by bao, read by creds; written by creds, read by bao.
-        bao_in(
+        creds_test_support::bao(
             &[
                 "kv",
                 "put",
@@ -309,7 +256,9 @@ fn writes_make_versions_keep_members_and_check_and_set() {
 
 #[test]
 fn token_from_environment_or_file_else_unconfigured() {
-    let Some(addr) = addr() else { return };
+    let Some(addr) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let path = unique("tok");
     bao(&["kv", "put", "-mount=secret", &path, "k=v"]);
     let home = tempfile_dir();
@@ -366,7 +315,7 @@ fn tempfile_dir() -> PathBuf {
 /// A policy that reads `secret/data/PREFIX/*` only.
 fn reader_policy(prefix: &str) -> String {
     let name = unique("reader");
-    bao_in(
+    creds_test_support::bao(
         &["policy", "write", &name, "-"],
         Some(&format!(
             "path \"secret/data/{prefix}/*\" {{ capabilities = [\"read\", \"create\", \"update\"] }}\npath \"sys/internal/ui/mounts/*\" {{ capabilities = [\"read\"] }}\n"
@@ -448,7 +397,9 @@ impl AppRole {
 
 #[test]
 fn approle_login_plain_and_wrapped_with_a_restricted_policy() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let prefix = unique("ar");
     bao(&[
         "kv",
@@ -507,13 +458,15 @@ fn approle_login_plain_and_wrapped_with_a_restricted_policy() {
 
 #[test]
 fn userpass_login() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let prefix = unique("up");
     bao(&["kv", "put", "-mount=secret", &format!("{prefix}/k"), "v=ok"]);
     let policy = reader_policy(&prefix);
     let mount = unique("userpass");
     bao(&["auth", "enable", &format!("-path={mount}"), "userpass"]);
-    bao_in(
+    creds_test_support::bao(
         &[
             "write",
             &format!("auth/{mount}/users/alice"),
@@ -562,7 +515,9 @@ fn userpass_login() {
 
 #[test]
 fn short_ttl_tokens_are_renewed_and_max_ttl_forces_a_fresh_login() {
-    let Some(_) = addr() else { return };
+    let Some(_) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let prefix = unique("ttl");
     bao(&[
         "kv",
@@ -720,7 +675,9 @@ fn kubernetes_login_sends_the_documented_request() {
 /// `with_namespace`; the root namespace does not see it.
 #[test]
 fn namespaces_through_the_variable_and_the_builder() {
-    let Some(addr) = addr() else { return };
+    let Some(addr) = service("VAULT_ADDR", "OpenBao") else {
+        return;
+    };
     let ns = unique("creds-ns");
     bao(&["namespace", "create", &ns]);
     bao(&[

