@@ -250,16 +250,18 @@ fn text_access_selectors_and_hostile_json() {
 
 /// Serves one canned HTTP answer to every request, on loopback.
 fn canned(status: u16, content_type: &str, body: &'static [u8]) -> String {
-    canned_after(&[], status, content_type, body)
+    canned_after(&[], status, content_type, body, true)
 }
 
 /// Like [`canned`], but requests whose first line contains one of `healthy`'s keys get that
-/// healthy JSON answer instead (a login that works before a read that breaks).
+/// healthy JSON answer instead (a login that works before a read that breaks). An answer that
+/// is not `framed` has no Content-Length: its end is the connection's close.
 fn canned_after(
     healthy: &[(&'static str, &'static str)],
     status: u16,
     content_type: &str,
     body: &'static [u8],
+    framed: bool,
 ) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("http://{}", listener.local_addr().unwrap());
@@ -279,19 +281,24 @@ fn canned_after(
                         Ok(n) => {
                             let request = String::from_utf8_lossy(&buf[..n]);
                             let line = request.lines().next().unwrap_or("");
-                            let (status, content_type, body) =
+                            let (status, content_type, body, framed) =
                                 match healthy.iter().find(|(k, _)| line.contains(k)) {
-                                    Some((_, b)) => (200, "application/json", b.as_bytes()),
-                                    None => (status, content_type.as_str(), body),
+                                    Some((_, b)) => (200, "application/json", b.as_bytes(), true),
+                                    None => (status, content_type.as_str(), body, framed),
                                 };
+                            let length = if framed {
+                                format!("Content-Length: {}", body.len())
+                            } else {
+                                "Connection: close".to_string()
+                            };
                             let head = format!(
-                                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-                                body.len()
+                                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n{length}\r\n\r\n"
                             );
                             if conn
                                 .write_all(head.as_bytes())
                                 .and_then(|()| conn.write_all(body))
                                 .is_err()
+                                || !framed
                             {
                                 return;
                             }
@@ -337,7 +344,7 @@ fn responses_that_break_the_protocol() {
             // Broken at the login, and broken at the read after a good login.
             for (addr, at_read) in [
                 (canned(status, ct, body), false),
-                (canned_after(&[("lookup-self", LOOKUP_SELF)], status, ct, body), true),
+                (canned_after(&[("lookup-self", LOOKUP_SELF)], status, ct, body, true), true),
             ] {
                 let r = vault(addr);
                 let e = r.get("vault://secret/app?mount=secret&kv=2").await.unwrap_err();
@@ -348,6 +355,23 @@ fn responses_that_break_the_protocol() {
                 let shown = everything_shown(&e);
                 assert!(!shown.contains("canary-proto"), "{shown}");
             }
+        }
+        // An answer too big to hold (65 MiB, over the 64 MiB bound), with and without a length.
+        let huge: &'static [u8] = Box::leak(vec![b' '; 65 << 20].into_boxed_slice());
+        for framed in [true, false] {
+            let r = vault(canned_after(
+                &[("lookup-self", LOOKUP_SELF)],
+                200,
+                "application/json",
+                huge,
+                framed,
+            ));
+            let e = r
+                .get("vault://secret/app?mount=secret&kv=2")
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unavailable, "framed={framed}: {e}");
+            assert!(e.to_string().contains("over 64 MiB"), "{e}");
         }
         let gcp = |addr: String| {
             let store = creds::gcp::GcpSmStoreBuilder::from_env()

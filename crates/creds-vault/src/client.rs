@@ -13,6 +13,10 @@ use tokio::sync::{Mutex as AsyncMutex, RwLock};
 use vaultrs::client::{Client as _, VaultClient, VaultClientSettingsBuilder};
 use zeroize::Zeroizing;
 
+/// The largest answer read from Vault: 64 MiB, twice Vault's default `max_request_size`, so no
+/// value that could be written is cut off.
+const MAX_ANSWER: usize = 64 << 20;
+
 use crate::config::{Auth, VaultConfig};
 use crate::error;
 
@@ -478,9 +482,32 @@ impl Session {
                 .header("Content-Type", "application/json")
                 .body(serde_json::to_vec(body).map_err(|_| Error::decode("cannot encode JSON"))?);
         }
-        let resp = req.send().await.map_err(error::from_reqwest)?;
+        let mut resp = req.send().await.map_err(error::from_reqwest)?;
         let status = resp.status().as_u16();
-        let bytes = Zeroizing::new(resp.bytes().await.map_err(error::from_reqwest)?.to_vec());
+        // Read at most MAX_ANSWER bytes: a broken or hostile server cannot exhaust memory.
+        let too_big = || {
+            Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "Vault answered HTTP {status} with a body over {} MiB",
+                    MAX_ANSWER >> 20
+                ),
+            )
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(too_big());
+        }
+        // Sized up front when the length is known, so the buffer is not regrown (a regrown
+        // buffer would be freed without being zeroized).
+        let mut bytes = Zeroizing::new(Vec::with_capacity(
+            resp.content_length().unwrap_or(0) as usize
+        ));
+        while let Some(chunk) = resp.chunk().await.map_err(error::from_reqwest)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let value = if bytes.is_empty() {
             Value::Null
         } else {
