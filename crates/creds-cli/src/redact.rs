@@ -27,35 +27,46 @@ impl Redactor {
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Vec<u8> {
         let mut buf = std::mem::take(&mut self.carry);
         buf.extend_from_slice(chunk);
+        let out = self.scan(&buf, false);
+        zeroize::Zeroize::zeroize(&mut buf);
+        out
+    }
+
+    /// The bytes held back at the end of the stream, redacted: no value can complete any more,
+    /// but a shorter one may be whole among them.
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let out = self.scan(&buf, true);
+        zeroize::Zeroize::zeroize(&mut buf);
+        out
+    }
+
+    /// Replaces values in `buf`, longest first. Unless `last`, the scan stops where the rest
+    /// of `buf` could still grow into a value *longer* than any that matches there, and keeps
+    /// that rest in `carry`: replacing a shorter value that is a prefix of a longer one would
+    /// write the longer value's tail once it completes.
+    fn scan(&mut self, buf: &[u8], last: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(buf.len());
         let mut i = 0;
         'scan: while i < buf.len() {
             let rest = &buf[i..];
+            // Longest first, so a value that may still complete is seen before a shorter one
+            // that matches now.
             for (value, replacement) in &self.patterns {
                 if rest.starts_with(value) {
                     out.extend_from_slice(replacement);
                     i += value.len();
                     continue 'scan;
                 }
-            }
-            if self
-                .patterns
-                .iter()
-                .any(|(value, _)| rest.len() < value.len() && value.starts_with(rest))
-            {
-                self.carry = rest.to_vec();
-                break;
+                if !last && rest.len() < value.len() && value.starts_with(rest) {
+                    self.carry = rest.to_vec();
+                    break 'scan;
+                }
             }
             out.push(buf[i]);
             i += 1;
         }
-        zeroize::Zeroize::zeroize(&mut buf);
         out
-    }
-
-    /// The bytes held back at the end of the stream (no value can complete any more).
-    pub(crate) fn finish(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.carry)
     }
 }
 
@@ -104,5 +115,21 @@ mod tests {
         );
         assert_eq!(run(&[("E", "")], &["nothing"]), "nothing");
         assert_eq!(run(&[("K", "aab")], &["aaab"]), "a[REDACTED:K]");
+    }
+
+    /// A shorter value that is a prefix of a longer one must not be replaced while the longer
+    /// one may still complete in the next read: that wrote the longer value's tail.
+    #[test]
+    fn a_longer_value_split_after_a_shorter_prefix() {
+        let values = [("SHORT", "ab"), ("LONG", "abcd")];
+        assert_eq!(run(&values, &["abc", "d"]), "[REDACTED:LONG]");
+        assert_eq!(run(&values, &["ab", "cd"]), "[REDACTED:LONG]");
+        assert_eq!(run(&values, &["ab", "c", "x"]), "[REDACTED:SHORT]cx");
+        assert_eq!(run(&values, &["abc"]), "[REDACTED:SHORT]c");
+        // At the end of the stream, bytes held back for a longer value are still redacted:
+        // "abc" may start "abcde", and holds "bc" whole.
+        let inner = [("INNER", "bc"), ("LONG", "abcde")];
+        assert_eq!(run(&inner, &["abc"]), "a[REDACTED:INNER]");
+        assert_eq!(run(&inner, &["ab", "c", "x"]), "a[REDACTED:INNER]x");
     }
 }

@@ -375,3 +375,30 @@ fn unavailable_and_rejected_credentials_exit_5_and_4() {
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert!(!stderr(&out).contains("not-a-real-token"));
 }
+
+#[test]
+fn redact_a_value_that_is_a_prefix_of_another() {
+    // LONG split after SHORT is whole must become LONG's marker, not SHORT's and LONG's tail;
+    // at the end of the stream a held-back prefix of LONG still has SHORT replaced.
+    let script = r#"printf '%s' "${LONG%???}"; sleep 0.2; printf '%s\n' "${LONG#"${LONG%???}"}"; printf '%s-' "$SHORT""#;
+    let out = run(creds()
+        .args([
+            "run",
+            "--redact",
+            "--env",
+            "SHORT=env://CREDS_T_SHORT",
+            "--env",
+            "LONG=env://CREDS_T_LONG",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env("CREDS_T_SHORT", "tok-8f3a")
+        .env("CREDS_T_LONG", "tok-8f3a-91c2e7"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[REDACTED:LONG]\n[REDACTED:SHORT]-"
+    );
+}
