@@ -7,9 +7,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let split = data.iter().position(|b| *b == b'\n').unwrap_or(data.len());
-    let Ok(selector) = std::str::from_utf8(&data[..split]) else { return };
+    let Ok(selector) = std::str::from_utf8(&data[..split]) else {
+        return;
+    };
     let value = data.get(split + 1..).unwrap_or_default().to_vec();
-    let Ok(r) = Reference::parse(&format!("env://X#{selector}")) else { return };
+    let Ok(r) = Reference::parse(&format!("env://X#{selector}")) else {
+        return;
+    };
     let Some(sel) = r.selector() else { return };
     let secret = Secret::new(value.clone(), Metadata::default());
     if let Err(e) = creds_core::apply_selector(&secret, sel) {

@@ -1,14 +1,20 @@
 //! `cargo xtask fuzz --time SECONDS [TARGET…]`: runs each cargo-fuzz target (all by default) for
 //! the given time. cargo-fuzz is installed when missing; the stable compiler is used with
-//! `RUSTC_BOOTSTRAP=1` for the sanitizer flags libFuzzer needs. A crash leaves its input under
+//! `RUSTC_BOOTSTRAP=1` for the sanitizer flags libFuzzer needs.
+//!
+//! Each run starts from the corpus the earlier runs left under `TARGET_DIR/fuzz/corpus/TARGET/`
+//! (new inputs are written there, not into the repository), the committed seeds of
+//! `fuzz/seeds/TARGET/` and the dictionary `fuzz/dict/TARGET.dict` where there is one. The summary
+//! gives each target's executions and coverage. A crash leaves its input under
 //! `fuzz/artifacts/TARGET/`; turn it into a regression test in the normal suite.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::{Result, root, run, target_dir};
 
-const TARGETS: &[&str] = &["reference", "selector", "config", "dotenv"];
+const TARGETS: &[&str] = &["reference", "selector", "config", "dotenv", "redact"];
 
 pub(crate) fn fuzz(args: &[String]) -> Result<()> {
     let mut seconds = 60u64;
@@ -51,22 +57,10 @@ pub(crate) fn fuzz(args: &[String]) -> Result<()> {
     let mut lines = Vec::new();
     for t in targets {
         let started = Instant::now();
-        let result = run(Command::new("cargo")
-            .args([
-                "fuzz",
-                "run",
-                t,
-                "--",
-                &format!("-max_total_time={seconds}"),
-            ])
-            .env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_TARGET_DIR", target_dir().join("fuzz"))
-            .current_dir(root().join("fuzz")));
+        let result = fuzz_one(t, seconds);
+        let secs = started.elapsed().as_secs_f64();
         let line = match &result {
-            Ok(_) => format!(
-                "fuzz: {t:<10} ok      {:.0}s, no crash",
-                started.elapsed().as_secs_f64()
-            ),
+            Ok(stats) => format!("fuzz: {t:<10} ok      {secs:.0}s, no crash; {stats}"),
             Err(e) => format!("fuzz: {t:<10} FAILED  {e} (inputs under fuzz/artifacts/{t}/)"),
         };
         eprintln!("{line}");
@@ -80,5 +74,54 @@ pub(crate) fn fuzz(args: &[String]) -> Result<()> {
         Ok(())
     } else {
         Err("a fuzz target found a crash".into())
+    }
+}
+
+/// Runs one target, passing libFuzzer's output through; returns its last status line
+/// (executions, coverage, corpus size).
+fn fuzz_one(target: &str, seconds: u64) -> Result<String> {
+    let fuzz = root().join("fuzz");
+    let corpus = target_dir().join("fuzz").join("corpus").join(target);
+    std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+    let mut cmd = Command::new("cargo");
+    cmd.args(["fuzz", "run", target])
+        .arg(&corpus)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", target_dir().join("fuzz"))
+        .current_dir(&fuzz)
+        .stderr(Stdio::piped());
+    let seeds = fuzz.join("seeds").join(target);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    cmd.arg("--").arg(format!("-max_total_time={seconds}"));
+    let dict = fuzz.join("dict").join(format!("{target}.dict"));
+    if dict.is_file() {
+        cmd.arg(format!("-dict={}", dict.display()));
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+    let mut last = String::new();
+    let mut runs = String::new();
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(std::io::Result::ok) {
+            eprintln!("{line}");
+            if line.starts_with('#') && line.contains("cov:") {
+                last = line
+                    .split_whitespace()
+                    .skip(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            } else if let Some(done) = line.strip_prefix("Done ") {
+                runs = done.to_string();
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo fuzz: {e}"))?;
+    if status.success() {
+        Ok(format!("{runs}; {last}"))
+    } else {
+        Err(format!("cargo fuzz exited with {status}"))
     }
 }
