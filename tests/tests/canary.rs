@@ -1,7 +1,7 @@
 //! The canary test: one unique value stored in every backend that runs here, every public
 //! operation and error path exercised with tracing at TRACE captured, every secret, error, store,
-//! builder and config formatted with `{}` and `{:?}` — and the value appears nowhere but where a
-//! caller asked for it.
+//! builder and config formatted with `{}` and `{:?}`, a panic in a user's callback — and the value
+//! appears nowhere but where a caller asked for it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -247,6 +247,29 @@ fn the_canary_appears_nowhere() {
                 .cloned()
                 .unwrap_or_default(),
         );
+        // A panic inside creds's own callback (the rotation helper) that formats the value it
+        // was handed; the payload shows no value and the resolver still serves after it.
+        let spawned = resolver.clone();
+        let joined = tokio::spawn(async move {
+            spawned
+                .use_with_refresh("env://APP_ENV_TOKEN", |s| async move {
+                    if s.expose_secret().is_empty() {
+                        return creds::Attempt::<(), ()>::Failed(());
+                    }
+                    panic!("rotation callback failed with {s:?}");
+                })
+                .await
+        })
+        .await;
+        let payload = joined.expect_err("the callback panicked").into_panic();
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .expect("a formatted panic message");
+        assert!(message.starts_with("rotation callback failed with Secret"));
+        shown.push(message);
+        let after = resolver.get("env://APP_ENV_TOKEN").await.unwrap();
+        assert_eq!(after.expose_str().unwrap(), canary);
         shown.push(format!("{:?}", resolver.cache_stats()));
     });
     // Configs and builders.
