@@ -479,7 +479,9 @@ impl FromStr for Reference {
                 "expected SCHEME://LOCATOR, e.g. env://API_KEY (no `://` found)".into(),
             ));
         };
-        let scheme: Scheme = scheme.parse().map_err(|e: Error| e.with_reference(input))?;
+        let scheme: Scheme = scheme
+            .parse()
+            .map_err(|e: Error| e.with_reference(mask_foreign_url(input)))?;
         let (before_selector, selector) = match rest.split_once('#') {
             Some((head, sel)) => (head, Some(sel)),
             None => (rest, None),
@@ -514,6 +516,32 @@ impl FromStr for Reference {
         }
         Ok(reference)
     }
+}
+
+/// How a text with an unknown scheme is named in its error. It is no creds reference, so it may
+/// be a URL that carries credentials (`postgres://app:password@db/app`, `https://host/?token=…`,
+/// often a `.env` value given where a reference belongs): the user-info before `@`, the query and
+/// the fragment are masked; scheme, host and path stay, so the error still says what was given.
+fn mask_foreign_url(input: &str) -> String {
+    let Some((scheme, rest)) = input.split_once("://") else {
+        return input.to_string();
+    };
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let (head, tail) = rest.split_at(end);
+    let authority_end = head.find('/').unwrap_or(head.len());
+    let mut shown = format!("{scheme}://");
+    match head[..authority_end].rfind('@') {
+        Some(at) => {
+            shown.push_str("***");
+            shown.push_str(&head[at..]);
+        }
+        None => shown.push_str(head),
+    }
+    if let Some(mark) = tail.chars().next() {
+        shown.push(mark);
+        shown.push_str("***");
+    }
+    shown
 }
 
 impl TryFrom<&str> for Reference {

@@ -208,6 +208,34 @@ fn malformed_references_are_invalid_and_say_why() {
 }
 
 #[test]
+fn a_url_given_for_a_reference_is_named_without_its_credentials() {
+    // A `.env` value where a reference belongs: no creds scheme, so the error masks what may be
+    // a password or a token, and still names the scheme, host and path.
+    for (input, shown) in [
+        (
+            "postgres://app:hunter2-CANARY@db:5432/app",
+            "postgres://***@db:5432/app",
+        ),
+        ("redis://:hunter2-CANARY@cache", "redis://***@cache"),
+        (
+            "https://api.example.com/v1?token=hunter2-CANARY",
+            "https://api.example.com/v1?***",
+        ),
+        (
+            "mongodb://u:hunter2-CANARY@h/db?authSource=x#hunter2-CANARY",
+            "mongodb://***@h/db?***",
+        ),
+        ("amqp://host/v@h#hunter2-CANARY", "amqp://host/v@h#***"),
+    ] {
+        let e = bad(input);
+        assert_eq!(e.reference(), Some(shown), "{input}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("hunter2-CANARY"), "{input}: {text}");
+        assert!(text.contains("unknown scheme"), "{text}");
+    }
+}
+
+#[test]
 fn unknown_option_error_lists_the_known_ones() {
     let text = bad("aws-ssm://p?decript=false").to_string();
     assert!(text.contains("decrypt, version, label, region"), "{text}");
