@@ -81,7 +81,9 @@ enum Command {
         /// A variable to set: NAME=REFERENCE or NAME=logical_name (repeatable).
         #[arg(long = "env", value_name = "NAME=REF")]
         env: Vec<String>,
-        /// A file of NAME=REFERENCE lines (blank lines and # comments are skipped).
+        /// A file of NAME=REFERENCE (or NAME=logical_name) lines; blank lines and # comments are
+        /// skipped. It holds references, not values: a line that looks like a value is refused
+        /// by file and line, without showing it.
         #[arg(long = "env-file", value_name = "FILE")]
         env_file: Vec<PathBuf>,
         /// Replace every secret value in the program's stdout and stderr with [REDACTED:NAME].

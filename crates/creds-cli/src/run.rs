@@ -16,6 +16,8 @@ use tokio::signal::unix::{SignalKind, signal};
 struct Binding {
     name: String,
     reference: String,
+    /// `FILE:N` for a binding of an env file.
+    line: Option<String>,
 }
 
 fn parse_binding(text: &str, origin: &str) -> Result<Binding, Error> {
@@ -37,9 +39,23 @@ fn parse_binding(text: &str, origin: &str) -> Result<Binding, Error> {
     Ok(Binding {
         name: name.to_string(),
         reference: reference.to_string(),
+        line: None,
     })
 }
 
+/// Whether an env file's text is shaped like a variable or logical name (ASCII letters, digits,
+/// `_`, `-`, `.`, and `/` where `slash`).
+fn name_like(text: &str, slash: bool) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b) || (slash && b == b'/'))
+}
+
+/// Reads `NAME=REFERENCE` lines. An env file handed over by mistake may hold values (a `.env`
+/// file, or docker's `--env-file`), so a line that is not a binding, or whose right side is
+/// neither a reference nor shaped like a logical name, is named by file and line only (even its
+/// left side may be part of a value: a base64 line ending in `==`).
 fn read_env_file(path: &PathBuf) -> Result<Vec<Binding>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::config(format!("cannot read env file `{}`", path.display())).with_source(e)
@@ -52,9 +68,46 @@ fn read_env_file(path: &PathBuf) -> Result<Vec<Binding>, Error> {
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let origin = format!("{}:{}", path.display(), n + 1);
-        bindings.push(parse_binding(line, &origin)?);
+        let not_shown = "(not shown: an env file holds NAME=REFERENCE lines, not values)";
+        let Some((name, reference)) = line.split_once('=') else {
+            return Err(Error::config(format!(
+                "{origin}: the line is not of the form NAME=REFERENCE {not_shown}"
+            )));
+        };
+        let (name, reference) = (name.trim(), reference.trim());
+        if !name_like(name, false) {
+            return Err(Error::config(format!(
+                "{origin}: the variable name is not made of letters, digits, `_`, `-` and `.` \
+                 {not_shown}"
+            )));
+        }
+        if !reference.contains("://") && !name_like(reference, true) {
+            return Err(Error::config(format!(
+                "{origin}: the right side is neither a reference (SCHEME://LOCATOR) nor a \
+                 logical name {not_shown}"
+            )));
+        }
+        let mut binding = parse_binding(line, &origin)?;
+        binding.line = Some(origin);
+        bindings.push(binding);
     }
     Ok(bindings)
+}
+
+/// The error of a binding that did not resolve. A logical name from an env file is not repeated
+/// (nor the references a chain made of it): the file may hold a value where a name belongs.
+fn binding_error(binding: &Binding, e: Error) -> Error {
+    match &binding.line {
+        Some(line) if !binding.reference.contains("://") => Error::new(
+            e.kind(),
+            format!(
+                "{line}: {}: the logical name bound there did not resolve; it is not shown, as \
+                 an env file may hold a value by mistake (`creds get` with that name says why)",
+                binding.name
+            ),
+        ),
+        _ => e,
+    }
 }
 
 pub(crate) async fn run(
@@ -92,7 +145,7 @@ pub(crate) async fn run(
     for (binding, result) in bindings.iter().zip(results) {
         match result {
             Ok(secret) => values.push((binding.name.clone(), secret)),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(binding_error(binding, e)),
         }
     }
     if !errors.is_empty() {

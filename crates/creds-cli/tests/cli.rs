@@ -402,3 +402,58 @@ fn redact_a_value_that_is_a_prefix_of_another() {
         "[REDACTED:LONG]\n[REDACTED:SHORT]-"
     );
 }
+
+#[test]
+fn an_env_file_of_values_is_refused_without_showing_them() {
+    // A `.env` (or docker --env-file) handed over where NAME=REFERENCE lines belong: each shape
+    // of value is refused with the file, the line and the variable, never the value.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("creds.toml"),
+        "default-profile = \"dev\"\n[profiles.dev]\nchain = [\"env://APP_{NAME}\"]\n",
+    )
+    .unwrap();
+    let value = format!("{CANARY}-x9");
+    let files = [
+        (
+            "plain.env",
+            format!("API_KEY={value}\n"),
+            "plain.env:1: API_KEY",
+        ),
+        (
+            "pem.env",
+            format!(
+                "OK=env://HOME\nTLS=\"-----BEGIN KEY-----\n{value}+AB/c==\n-----END KEY-----\"\n"
+            ),
+            "pem.env:2:",
+        ),
+        ("body.env", format!("{value}+AB/c==\n"), "body.env:1:"),
+        ("padded.env", format!("{value}AB==\n"), "padded.env:1:"),
+        (
+            "dsn.env",
+            format!("DATABASE_URL=postgres://app:{value}@db:5432/app\n"),
+            "postgres://***@db:5432/app",
+        ),
+        (
+            "token.env",
+            format!("HOOK=https://hooks.example.com/x?token={value}\n"),
+            "https://hooks.example.com/x?***",
+        ),
+    ];
+    for (file, text, named) in &files {
+        std::fs::write(dir.path().join(file), text).unwrap();
+        for config in [None, Some("creds.toml")] {
+            let mut cmd = creds();
+            if let Some(c) = config {
+                cmd.args(["--config", c]);
+            }
+            let out = run(cmd
+                .args(["run", "--env-file", file, "--", "true"])
+                .current_dir(dir.path()));
+            let err = stderr(&out);
+            assert!(!err.contains(CANARY), "{file}: {err}");
+            assert!([2, 3].contains(&code(&out)), "{file}: {} {err}", code(&out));
+            assert!(err.contains(named), "{file} names `{named}`: {err}");
+        }
+    }
+}
