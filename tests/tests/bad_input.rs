@@ -57,6 +57,58 @@ fn malformed_configs() {
 }
 
 #[test]
+fn secrets_written_into_creds_toml_are_refused_and_not_shown() {
+    // creds.toml holds references, never values; the usual mistakes put a value where a table,
+    // a string of another shape or a reference belongs. Each is refused with its line, and
+    // neither the error nor its Debug repeats the value (serde's own messages quote it).
+    const V: &str = "sk-live-CANARY-7f3a";
+    for (bad, line) in [
+        (format!("[secrets]\napi_key = \"{V}\"\n"), "line 2"),
+        (format!("[secrets]\napi_key = \"{V}\\\"q\\\"\"\n"), "line 2"),
+        (
+            format!("[secrets]\ndb = {{ ref = \"postgres://app:{V}@db/app\" }}\n"),
+            "line 2",
+        ),
+        (format!("[backends.vault]\nauth = \"{V}\"\n"), "line 1"),
+        (
+            format!(
+                "[backends.vault]\nauth = {{ method = \"approle\", role-id = \"env://R\", secret-id = \"{V}\" }}\n"
+            ),
+            "secret-id",
+        ),
+        (
+            format!("[backends.vault]\nauth = {{ method = \"token\", token = \"{V}\" }}\n"),
+            "`token`",
+        ),
+        (
+            format!(
+                "[backends.vault]\nauth = {{ method = \"jwt\", role = \"r\", jwt = \"{V}\" }}\n"
+            ),
+            "`jwt`",
+        ),
+        (
+            format!(
+                "[backends.vault]\nauth = {{ method = \"userpass\", username = \"u\", password = \"{V}\" }}\n"
+            ),
+            "`password`",
+        ),
+    ] {
+        let e = Config::parse(&bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}: {e}");
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("CANARY"), "{bad:?}: {shown}");
+        assert!(shown.contains(line), "{bad:?} names `{line}`: {shown}");
+    }
+    // The builder refuses a credential given inline as well, before any call.
+    let e = creds::vault::VaultStoreBuilder::from_env()
+        .with_auth(creds::vault::Auth::approle("env://R", V))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(!format!("{e} {e:?}").contains("CANARY"), "{e:?}");
+}
+
+#[test]
 fn malformed_dotenv_files_and_oversized_values() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.env"), "A=1\nB='unterminated\n").unwrap();

@@ -66,6 +66,10 @@ impl Session {
         env: Arc<dyn Environment>,
         resolver: Resolver,
     ) -> Result<Arc<Session>> {
+        config
+            .auth
+            .check_references()
+            .map_err(|m| Error::config(m).with_source_name("vault"))?;
         let address = config
             .address
             .clone()

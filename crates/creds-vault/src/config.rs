@@ -96,6 +96,37 @@ impl Auth {
         }
     }
 
+    /// Checks that every credential of the login is a reference (`env://…`, `file://…`): one
+    /// given inline, the credential itself, is refused without being shown.
+    pub fn check_references(&self) -> Result<(), String> {
+        let fields: Vec<(&str, &str)> = match self {
+            Auth::Token | Auth::Kubernetes { .. } => Vec::new(),
+            Auth::TokenFrom(r) => vec![("token", r)],
+            Auth::AppRole {
+                role_id, secret_id, ..
+            } => vec![("role-id", role_id), ("secret-id", secret_id)],
+            Auth::Jwt { jwt, .. } => vec![("jwt", jwt)],
+            Auth::Userpass { password, .. } => vec![("password", password)],
+        };
+        for (key, text) in fields {
+            if !text.contains("://") {
+                return Err(format!(
+                    "Vault auth `{}`: `{key}` must be a reference such as env://… or file://…, \
+                     not the credential itself (which is not shown)",
+                    self.method()
+                ));
+            }
+            if let Err(e) = creds_core::Reference::parse(text) {
+                return Err(format!(
+                    "Vault auth `{}`: `{key}`: {}",
+                    self.method(),
+                    e.message()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A short name for logs and errors.
     pub fn method(&self) -> &'static str {
         match self {
@@ -210,6 +241,7 @@ impl TryFrom<AuthTable> for Auth {
                 ));
             }
         })
+        .and_then(|auth: Auth| auth.check_references().map(|()| auth))
     }
 }
 

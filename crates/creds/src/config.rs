@@ -144,6 +144,36 @@ pub struct Config {
 }
 
 /// The line (from 1) of a byte offset.
+/// A deserializer's message without the strings it quotes: serde names the text it could not
+/// use (`invalid type: string "sk-live-…", expected struct SecretDecl`), and a string where a
+/// table or a reference belongs is the classic inline secret. Debug-escaped, as serde writes it.
+fn without_quoted_strings(message: &str) -> String {
+    const MARK: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        out.push_str("string (not shown)");
+        let mut chars = rest[at + MARK.len()..].char_indices();
+        let mut end = rest.len() - at - MARK.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[at + MARK.len() + end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -177,7 +207,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config> {
         let file: File = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
-            let msg = e.message().trim().to_string();
+            let msg = without_quoted_strings(e.message().trim());
             match line {
                 Some(l) => Error::config(format!("line {l}: {msg}")),
                 None => Error::config(msg),
@@ -430,7 +460,7 @@ impl Config {
                         Error::config(format!(
                             "line {}: [backends.vault]: {}",
                             self.line(t.span()),
-                            e.message().trim()
+                            without_quoted_strings(e.message().trim())
                         ))
                     })
             }
