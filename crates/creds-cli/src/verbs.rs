@@ -149,6 +149,16 @@ pub(crate) async fn export(ctx: &Context, format: ExportFormat) -> Outcome {
             text.push('\n');
         }
         ExportFormat::Dotenv | ExportFormat::Shell => {
+            if matches!(format, ExportFormat::Shell)
+                && let Some((bad, _)) = vars
+                    .iter()
+                    .find(|(n, _)| !creds::config::is_variable_name(n))
+            {
+                // This output is eval'd: a name that is not one would be shell code or break it.
+                return Err(vec![Error::config(format!(
+                    "variable {bad:?} is not a shell variable name; use --format dotenv or json"
+                ))]);
+            }
             for (name, s) in &vars {
                 let v = s.expose_str().map_err(|e| vec![e])?;
                 match format {

@@ -287,3 +287,91 @@ fn set_writes_stdin_to_writable_stores() {
         assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "from-creds");
     }
 }
+
+#[test]
+fn export_round_trips_hostile_values_and_never_emits_code() {
+    // Values that a careless quoting would run or cut: quotes, command substitution, backticks,
+    // backslashes, newlines, comment and assignment signs. `eval` of the shell form and a read
+    // of the dotenv form give each value back, and nothing runs.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let values = [
+        format!(
+            "it's $(touch {}) `touch {}`",
+            marker.display(),
+            marker.display()
+        ),
+        "back\\slash \\n \\' \\\" end\\".to_string(),
+        "two\nlines\n".to_string(),
+        "# not a comment = not a key ; && || > <".to_string(),
+        "  spaces  \t and ${HOME} and $$ \u{1F511}".to_string(),
+    ];
+    let mut toml = String::from("[secrets]\n");
+    for i in 0..values.len() {
+        toml.push_str(&format!("v{i} = {{ ref = \"env://CREDS_T_V{i}\" }}\n"));
+    }
+    std::fs::write(dir.path().join("creds.toml"), toml).unwrap();
+    let with_values = |cmd: &mut Command| {
+        for (i, v) in values.iter().enumerate() {
+            cmd.env(format!("CREDS_T_V{i}"), v);
+        }
+    };
+    let mut cmd = creds(dir.path());
+    cmd.args(["export", "--format", "shell"]);
+    with_values(&mut cmd);
+    let o = out(&mut cmd);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    for (i, v) in values.iter().enumerate() {
+        let script = format!("eval \"$1\"; printf '%s' \"$V{i}\"");
+        let sh = Command::new("sh")
+            .args(["-c", &script, "sh", &stdout(&o)])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&sh.stdout),
+            *v,
+            "shell form of v{i}"
+        );
+    }
+    assert!(!marker.exists(), "the shell form ran a command");
+
+    let mut cmd = creds(dir.path());
+    cmd.args(["export", "--format", "dotenv"]);
+    with_values(&mut cmd);
+    let o = out(&mut cmd);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    std::fs::write(dir.path().join("exported.env"), &o.stdout).unwrap();
+    for (i, v) in values.iter().enumerate() {
+        let o =
+            out(creds(dir.path()).args(["get", "-n", &format!("dotenv://V{i}?path=exported.env")]));
+        assert_eq!(stdout(&o), *v, "dotenv form of v{i}: {}", err(&o));
+    }
+
+    // A variable name that is shell text is refused when the file loads; the shell form refuses
+    // any name that is not a shell name, wherever it came from.
+    for env in ["A B; touch ran #", "A=B", "1ST", "", "PÄSS"] {
+        std::fs::write(
+            dir.path().join("creds.toml"),
+            format!("[secrets]\nx = {{ ref = \"env://CREDS_T_V0\", env = {env:?} }}\n"),
+        )
+        .unwrap();
+        let o = out(creds(dir.path()).args(["export", "--format", "shell"]));
+        assert_eq!(code(&o), 2, "{env:?}: {}", err(&o));
+        assert!(err(&o).contains("not a variable name"), "{}", err(&o));
+    }
+    std::fs::write(
+        dir.path().join("creds.toml"),
+        "default-profile = \"p\"\n[profiles.p]\nimport = [\"env://CREDS_T_J\"]\n",
+    )
+    .unwrap();
+    let o = out(creds(dir.path())
+        .args(["export", "--format", "shell"])
+        .env("CREDS_T_J", r#"{"1st":"w"}"#));
+    assert_eq!(code(&o), 2, "{}", err(&o));
+    assert!(
+        err(&o).contains("\"1ST\" is not a shell variable name"),
+        "{}",
+        err(&o)
+    );
+    assert!(o.stdout.is_empty());
+}

@@ -143,7 +143,16 @@ pub struct Config {
     file: File,
 }
 
-/// The line (from 1) of a byte offset.
+/// Whether `name` is a portable environment variable name, as shells take it:
+/// `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// A deserializer's message without the strings it quotes: serde names the text it could not
 /// use (`invalid type: string "sk-live-…", expected struct SecretDecl`), and a string where a
 /// table or a reference belongs is the classic inline secret. Debug-escaped, as serde writes it.
@@ -174,6 +183,7 @@ fn without_quoted_strings(message: &str) -> String {
     out
 }
 
+/// The line (from 1) of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -262,6 +272,16 @@ impl Config {
             }
         }
         for (name, s) in &self.file.secrets {
+            // The name goes into a child's environment and, unquoted, into `export --format
+            // shell` output that is eval'd: a name, never shell text.
+            if let Some(env) = &s.env
+                && !is_variable_name(env)
+            {
+                problems.push(format!(
+                    "secret `{name}`: env {env:?} is not a variable name (ASCII letters, digits \
+                     and `_`, not starting with a digit)"
+                ));
+            }
             if let Some(r) = &s.reference
                 && let Err(e) = Reference::parse(r.get_ref())
             {
