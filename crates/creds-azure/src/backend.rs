@@ -10,7 +10,9 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_security_keyvault_secrets::models::{SecretClientGetSecretOptions, SetSecretParameters};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
-use creds_core::{Error, ErrorKind, Metadata, Reference, Result, Scheme, Secret, Store};
+use creds_core::{
+    Environment, Error, ErrorKind, Metadata, Reference, Result, Scheme, Secret, Store,
+};
 
 use crate::credential::DefaultCredential;
 use crate::error;
@@ -34,6 +36,7 @@ pub(crate) fn unreadable() -> Error {
 pub struct AzureKvStoreBuilder {
     credential: Option<Arc<dyn TokenCredential>>,
     managed_identity_only: bool,
+    env: Option<Arc<dyn Environment>>,
     api_version: Option<String>,
     transport: Option<Transport>,
 }
@@ -60,6 +63,14 @@ impl AzureKvStoreBuilder {
         self
     }
 
+    /// Decides the default credential's sources from this environment instead of the
+    /// process's (tests, embedding). A credential given with
+    /// [`with_credential`](Self::with_credential) is used as it is.
+    pub fn with_environment(mut self, env: Arc<dyn Environment>) -> Self {
+        self.env = Some(env);
+        self
+    }
+
     /// Uses managed identity only (`[backends.azure] credential = "managed-identity"`).
     pub fn with_managed_identity(mut self) -> Self {
         self.managed_identity_only = true;
@@ -78,11 +89,17 @@ impl AzureKvStoreBuilder {
         self
     }
 
-    /// The store. Clients are made per vault at first use.
+    /// The store. Clients are made per vault at first use, and the default credential's sources
+    /// at the first token request.
     pub fn build(self) -> AzureKvStore {
-        let credential = self
-            .credential
-            .unwrap_or_else(|| Arc::new(DefaultCredential::new(self.managed_identity_only)));
+        let env = self.env;
+        let credential = self.credential.unwrap_or_else(|| {
+            let c = DefaultCredential::new(self.managed_identity_only);
+            Arc::new(match env {
+                Some(env) => c.with_environment(env),
+                None => c,
+            })
+        });
         AzureKvStore {
             inner: Arc::new(Inner {
                 credential,

@@ -52,7 +52,15 @@ pub use credential::DefaultCredential;
 /// Re-exported so callers can pass their own credential or transport.
 pub use azure_core;
 
-/// Adds the Key Vault store, with the default credentials, to a resolver builder.
-pub fn register(builder: creds_core::ResolverBuilder) -> creds_core::ResolverBuilder {
-    builder.with_store(AzureKvStoreBuilder::from_env().build())
+/// Adds the Key Vault store, with the default credentials decided from `env`, to a resolver
+/// builder.
+pub fn register(
+    builder: creds_core::ResolverBuilder,
+    env: std::sync::Arc<dyn creds_core::Environment>,
+) -> creds_core::ResolverBuilder {
+    builder.with_store(
+        AzureKvStoreBuilder::from_env()
+            .with_environment(env)
+            .build(),
+    )
 }

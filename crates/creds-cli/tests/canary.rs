@@ -58,11 +58,22 @@ fn the_cli_never_shows_the_canary_except_where_asked() {
          test -n \"$TOKEN\" && echo has-token",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("sh -c "), "the child's argv: {stdout}");
-    assert!(lines[1].contains("creds") && lines[1].contains(" run "), "creds' argv: {stdout}");
-    assert_eq!(lines[2], "has-token", "the value reached the child's environment");
+    assert!(
+        lines[1].contains("creds") && lines[1].contains(" run "),
+        "creds' argv: {stdout}"
+    );
+    assert_eq!(
+        lines[2], "has-token",
+        "the value reached the child's environment"
+    );
     assert!(!stdout.contains(&canary), "argv: {stdout}");
     // `set` reads the value from stdin; its errors never repeat it: a store that cannot be
     // written, a member write into a value that is not JSON, a bad reference, a value too big.

@@ -457,3 +457,34 @@ fn an_env_file_of_values_is_refused_without_showing_them() {
         }
     }
 }
+
+#[test]
+fn a_local_read_does_no_cloud_work() {
+    // Every cloud is compiled into the binary, but reading `env://` (bare, or through a
+    // creds.toml that configures Azure) makes no SDK client: at TRACE, every log line is creds'
+    // own. (The Azure default credential used to build its HTTP clients at start.)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("creds.toml"),
+        "[secrets]\nx = { ref = \"env://CREDS_T_LOCAL\" }\n[backends.azure]\ncredential = \"managed-identity\"\n",
+    )
+    .unwrap();
+    for args in [
+        &["get", "env://CREDS_T_LOCAL"][..],
+        &["get", "x"],
+        &["run", "--", "true"],
+    ] {
+        let out = run(creds()
+            .args(args)
+            .current_dir(dir.path())
+            .env("CREDS_LOG", "trace")
+            .env("CREDS_T_LOCAL", "v"));
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let log = stderr(&out);
+        assert!(log.contains("creds::access"), "{args:?}: {log}");
+        for line in log.lines() {
+            let target = line.split_whitespace().nth(2).unwrap_or_default();
+            assert!(target.starts_with("creds"), "{args:?}: {line}");
+        }
+    }
+}

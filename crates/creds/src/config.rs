@@ -507,13 +507,13 @@ impl Config {
             let store = creds_vault::VaultStoreBuilder::from_env()
                 .with_config(self.vault_config()?)
                 .with_policy(policy)
-                .with_environment(env)
+                .with_environment(env.clone())
                 .build()?;
             builder = builder.with_store(store);
         }
         #[cfg(feature = "azure")]
         {
-            let mut b = creds_azure::AzureKvStoreBuilder::from_env();
+            let mut b = creds_azure::AzureKvStoreBuilder::from_env().with_environment(env.clone());
             if self.azure().credential.as_deref() == Some("managed-identity") {
                 b = b.with_managed_identity();
             }

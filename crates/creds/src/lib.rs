@@ -121,7 +121,7 @@ pub fn builder_with_env(env: Arc<dyn Environment>) -> ResolverBuilder {
     #[cfg(feature = "aws")]
     let builder = creds_aws::register(builder, creds_aws::AwsConfig::from_env());
     #[cfg(feature = "azure")]
-    let builder = creds_azure::register(builder);
+    let builder = creds_azure::register(builder, env.clone());
     #[cfg(feature = "gcp")]
     let builder = creds_gcp::register(builder, None);
     #[cfg(feature = "vault")]
