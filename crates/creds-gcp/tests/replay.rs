@@ -83,6 +83,8 @@ fn subset(recorded: Option<&serde_json::Value>, sent: Option<&serde_json::Value>
 struct Server {
     url: String,
     unmatched: Arc<Mutex<Vec<String>>>,
+    /// The `authorization` header of each request (empty when there was none).
+    authorizations: Arc<Mutex<Vec<String>>>,
 }
 
 async fn serve(interactions: Vec<Interaction>) -> Server {
@@ -96,11 +98,14 @@ async fn serve(interactions: Vec<Interaction>) -> Server {
             .collect::<Vec<_>>(),
     ));
     let misses = unmatched.clone();
+    let authorizations = Arc::new(Mutex::new(Vec::new()));
+    let seen = authorizations.clone();
     tokio::spawn(async move {
         loop {
             let (mut conn, _) = listener.accept().await.unwrap();
             let state = state.clone();
             let misses = misses.clone();
+            let seen = seen.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 loop {
@@ -131,6 +136,15 @@ async fn serve(interactions: Vec<Interaction>) -> Server {
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     }
+                    seen.lock().unwrap().push(
+                        head.lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("authorization")
+                                    .then(|| v.trim().to_string())
+                            })
+                            .unwrap_or_default(),
+                    );
                     let body_bytes = buf[head_end + 4..head_end + 4 + len].to_vec();
                     buf.drain(..head_end + 4 + len);
                     let mut first = head.lines().next().unwrap_or("").split(' ');
@@ -176,7 +190,11 @@ async fn serve(interactions: Vec<Interaction>) -> Server {
             });
         }
     });
-    Server { url, unmatched }
+    Server {
+        url,
+        unmatched,
+        authorizations,
+    }
 }
 
 fn resolver(server: &Server) -> Resolver {
@@ -339,4 +357,79 @@ async fn plaintext_to_a_remote_host_only_when_permissive() {
             .unwrap();
         assert_eq!(s.expose_str().unwrap(), VALUE);
     }
+}
+
+/// Application Default Credentials: a service-account key file named by
+/// `GOOGLE_APPLICATION_CREDENTIALS`, found by the official client when creds is given no
+/// credentials. The client signs a JWT with the key (no token server is asked), and every request
+/// carries it. The variable is the process's, so the test runs itself again as a child process
+/// with it set (the test process's own environment is never changed).
+#[test]
+fn application_default_credentials_from_a_key_file() {
+    const CHILD: &str = "CREDS_TEST_GCP_ADC_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        let file = dir.path().join("sa.json");
+        std::fs::write(
+            &file,
+            serde_json::json!({
+                "type": "service_account",
+                "project_id": "creds-test",
+                "private_key_id": "creds-test-key",
+                "private_key": key.serialize_pem(),
+                "client_email": "creds-test@creds-test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "http://127.0.0.1:9/token",
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "application_default_credentials_from_a_key_file",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &file)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child ran the test: {text}");
+        return;
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let server = serve(cassette()).await;
+        let store = GcpSmStoreBuilder::from_env()
+            .with_endpoint(&server.url)
+            .build();
+        let r = Resolver::builder().with_store(store).build();
+        let s = r
+            .get(format!("gcp-sm://123456789/{SECRET}/1"))
+            .await
+            .unwrap();
+        assert_eq!(s.expose_str().unwrap(), VALUE);
+        let auth = server.authorizations.lock().unwrap().clone();
+        assert_eq!(auth.len(), 1, "{auth:?}");
+        // `Bearer HEADER.CLAIMS.SIGNATURE`, the claims naming the key file's account.
+        let jwt = auth[0].strip_prefix("Bearer ").expect("a bearer token");
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3, "{jwt}");
+        use base64::Engine;
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap();
+        let claims = String::from_utf8(claims).unwrap();
+        assert!(
+            claims.contains("creds-test@creds-test.iam.gserviceaccount.com"),
+            "{claims}"
+        );
+    });
 }
