@@ -282,6 +282,21 @@ fn the_canary_appears_nowhere() {
     ));
     shown.push(format!("{:?}", creds::gcp::GcpSmStoreBuilder::from_env()));
     shown.push(format!("{:?}", env));
+    // Builders and stores whose credentials are the canary, from an injected environment.
+    let secret_env = Arc::new(
+        StaticEnv::new()
+            .with_var("VAULT_ADDR", "http://127.0.0.1:9")
+            .with_var("VAULT_TOKEN", &canary)
+            .with_var("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000000")
+            .with_var("AZURE_CLIENT_ID", "client")
+            .with_var("AZURE_CLIENT_SECRET", &canary),
+    );
+    let vault = creds::vault::VaultStoreBuilder::from_env().with_environment(secret_env.clone());
+    shown.push(format!("{vault:?}"));
+    shown.push(format!("{:?}", vault.build_or_fail_later()));
+    let azure = creds::azure::AzureKvStoreBuilder::from_env().with_environment(secret_env.clone());
+    shown.push(format!("{azure:?}"));
+    shown.push(format!("{:?}", azure.build()));
     drop(rt);
 
     for text in &shown {

@@ -142,6 +142,11 @@ mod tests {
             ]
         );
         assert!(c.is_initialized());
+        // Debug shows which sources, never the client secret (the environment's values are
+        // redacted, and the SDK's credential keeps the secret in its redacting type).
+        let shown = format!("{c:?}");
+        assert!(shown.contains("ClientSecretCredential"), "{shown}");
+        assert!(!shown.contains("not-a-real-secret"), "{shown}");
         // The injected environment decides, not the process's.
         let c = DefaultCredential::new(false).with_environment(Arc::new(StaticEnv::new()));
         assert_eq!(
