@@ -6,7 +6,10 @@
 //! (new inputs are written there, not into the repository), the committed seeds of
 //! `fuzz/seeds/TARGET/` and the dictionary `fuzz/dict/TARGET.dict` where there is one. The summary
 //! gives each target's executions and coverage. A crash leaves its input under
-//! `fuzz/artifacts/TARGET/`; turn it into a regression test in the normal suite.
+//! `fuzz/artifacts/TARGET/`: fix the cause, then copy the input into `fuzz/regressions/TARGET/`.
+//! Each target's check lives in `fuzz/oracles/`, shared with the normal suite, which runs every
+//! seed and regression input through it in `cargo xtask ci` (`tests/tests/fuzz_regressions.rs`,
+//! and creds-cli's redact tests); the runs here read those inputs too.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -90,9 +93,12 @@ fn fuzz_one(target: &str, seconds: u64) -> Result<String> {
         .env("CARGO_TARGET_DIR", target_dir().join("fuzz"))
         .current_dir(&fuzz)
         .stderr(Stdio::piped());
-    let seeds = fuzz.join("seeds").join(target);
-    if seeds.is_dir() {
-        cmd.arg(&seeds);
+    // Read-only corpora: libFuzzer writes new inputs into the first directory only.
+    for dir in ["seeds", "regressions"] {
+        let inputs = fuzz.join(dir).join(target);
+        if inputs.is_dir() {
+            cmd.arg(&inputs);
+        }
     }
     cmd.arg("--").arg(format!("-max_total_time={seconds}"));
     let dict = fuzz.join("dict").join(format!("{target}.dict"));

@@ -8,6 +8,10 @@
 mod context;
 mod progress;
 mod redact;
+/// The check of the `redact` fuzz target, run by `redact`'s tests on the committed fuzz inputs.
+#[cfg(test)]
+#[path = "../../../fuzz/oracles/redact.rs"]
+mod redact_oracle;
 mod run;
 mod verbs;
 

@@ -132,4 +132,53 @@ mod tests {
         assert_eq!(run(&inner, &["abc"]), "a[REDACTED:INNER]");
         assert_eq!(run(&inner, &["ab", "c", "x"]), "a[REDACTED:INNER]x");
     }
+
+    /// The `redact` fuzz target's check (`fuzz/oracles/redact.rs`) on every committed input
+    /// (`fuzz/seeds/redact/`, `fuzz/regressions/redact/`, decoded as libFuzzer's `arbitrary`
+    /// decodes them) and on the shapes fuzzing found wrong before.
+    #[test]
+    fn fuzz_inputs_and_regressions() {
+        use crate::redact_oracle::check;
+        let ab = |s: &str| s.as_bytes().to_vec();
+        // `small` maps bytes to a..e by `b % 5`: a=0 b=1 c=2 d=3 e=4.
+        let letters = |s: &str| s.bytes().map(|b| b - b'a').collect::<Vec<u8>>();
+        check((
+            vec![letters("ab"), letters("abcd")],
+            letters("abcd"),
+            vec![3],
+        ));
+        check((
+            vec![letters("ab"), letters("abcd")],
+            letters("abcx"),
+            vec![2, 1],
+        ));
+        check((
+            vec![letters("bc"), letters("abcde")],
+            letters("abc"),
+            vec![],
+        ));
+        check((vec![ab(""), letters("a")], letters("aaaa"), vec![1, 1, 1]));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let mut files = 0;
+        for dir in ["seeds/redact", "regressions/redact"] {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let data = std::fs::read(&path).unwrap();
+                let input =
+                    arbitrary::Arbitrary::arbitrary_take_rest(arbitrary::Unstructured::new(&data));
+                if let Ok(input) = input {
+                    check(input);
+                    files += 1;
+                }
+            }
+        }
+        assert!(
+            files > 0,
+            "no committed inputs decoded under {}",
+            root.display()
+        );
+    }
 }
