@@ -152,9 +152,54 @@ fn the_canary_appears_nowhere() {
         shown.push(format!("{s:?} {chain:?}"));
         let rx = resolver.watch("env://APP_ENV_TOKEN", None).await.unwrap();
         shown.push(format!("{:?}", *rx.borrow()));
+        shown.push(format!("{:?}", chain.refresh_now("token").await.unwrap()));
+        // A watch that sees a change: the file behind a chain is rewritten with a second canary.
+        let file_chain = Chain::new(resolver.clone(), ["file://{name}"]).unwrap();
+        let mut rx = file_chain
+            .watch("secret", Some(std::time::Duration::from_millis(20)))
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join("secret"), format!("{canary}-2\n")).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.changed())
+            .await
+            .expect("the watch saw the change")
+            .unwrap();
+        assert_eq!(rx.borrow().expose_str().unwrap(), format!("{canary}-2"));
+        shown.push(format!("{:?}", *rx.borrow()));
+        drop(rx);
+        resolver.invalidate("env://APP_ENV_TOKEN");
 
         // Error paths: selectors on values that hold the canary, decoding, parsing, writing.
         let mut errors = Vec::new();
+        // Deleting what was written: the read after it fails (not found) on each server.
+        let servers = ["keyring://", "aws-sm://", "aws-ssm://", "vault://"];
+        for r in reads
+            .iter()
+            .filter(|r| servers.iter().any(|p| r.starts_with(p)))
+        {
+            let bare = r.split('#').next().unwrap();
+            resolver
+                .delete(bare)
+                .await
+                .unwrap_or_else(|e| panic!("delete {bare}: {e}"));
+            errors.push(resolver.refresh_now(r.as_str()).await.unwrap_err());
+        }
+        // A server that refuses the caller: Vault with a token it does not know.
+        if let Some(addr) = std::env::var_os("VAULT_ADDR") {
+            let denied = creds::vault::VaultStoreBuilder::from_env()
+                .with_environment(Arc::new(
+                    StaticEnv::new()
+                        .with_var("VAULT_ADDR", addr)
+                        .with_var("VAULT_TOKEN", &canary),
+                ))
+                .build()
+                .unwrap();
+            let e = creds::StoreExt::fetch(&denied, "vault://secret/creds-canary/x")
+                .await
+                .unwrap_err();
+            assert_eq!(e.exit_code(), 4, "refused: {e}");
+            errors.push(e);
+        }
         for r in [
             "env://APP_ENV_TOKEN#field",
             "file://notjson#/a",
