@@ -433,3 +433,70 @@ fn application_default_credentials_from_a_key_file() {
         );
     });
 }
+
+/// Application Default Credentials on Google Cloud's compute (GCE, GKE, Cloud Run): no key file,
+/// so the official client asks the metadata server for a token. `GCE_METADATA_HOST` points it at
+/// the replay server, which answers the token request as the metadata server documents; the
+/// Secret Manager call then carries that token. As above, the test runs itself again as a child
+/// process with the variables set; the server runs here, in the parent.
+#[test]
+fn application_default_credentials_from_the_metadata_server() {
+    const CHILD: &str = "CREDS_TEST_GCP_MDS_ENDPOINT";
+    if let Some(endpoint) = std::env::var_os(CHILD) {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let store = GcpSmStoreBuilder::from_env()
+                .with_endpoint(endpoint.to_str().unwrap())
+                .build();
+            let r = Resolver::builder().with_store(store).build();
+            let s = r
+                .get(format!("gcp-sm://123456789/{SECRET}/1"))
+                .await
+                .unwrap();
+            assert_eq!(s.expose_str().unwrap(), VALUE);
+        });
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut interactions = cassette();
+    interactions.push(Interaction {
+        method: "GET".into(),
+        path: "/computeMetadata/v1/instance/service-accounts/default/token".into(),
+        body: None,
+        status: 200,
+        response: r#"{"access_token":"creds-mds-token","expires_in":3600,"token_type":"Bearer"}"#
+            .into(),
+    });
+    let server = rt.block_on(serve(interactions));
+    let home = tempfile::tempdir().unwrap();
+    let url = server.url.clone();
+    let child = move || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "application_default_credentials_from_the_metadata_server",
+                "--exact",
+                "--nocapture",
+            ])
+            .env(CHILD, &url)
+            .env("GCE_METADATA_HOST", url.trim_start_matches("http://"))
+            .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    // The child runs on a blocking thread while this runtime serves it.
+    let out = rt
+        .block_on(async { tokio::task::spawn_blocking(child).await })
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran the test: {text}");
+    let auth = server.authorizations.lock().unwrap().clone();
+    assert!(
+        auth.iter().any(|a| a == "Bearer creds-mds-token"),
+        "the metadata server's token was sent: {auth:?}"
+    );
+}
