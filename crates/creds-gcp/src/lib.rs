@@ -29,8 +29,10 @@
 //! What was verified against recorded traffic (a Google-published cassette recorded against the
 //! real service, served by a loopback server through the endpoint override): access of a version
 //! with its CRC32C, a copy with a wrong CRC32C (integrity), the project-number form of the returned
-//! name, and not found. What could not be: real token acquisition from the metadata server or a
-//! service account, which need Google Cloud.
+//! name, and not found. The two commonest credential sources are tested end to end through the
+//! official auth crate: a service-account key file (`GOOGLE_APPLICATION_CREDENTIALS`, a JWT signed
+//! with the key) and the metadata server (`GCE_METADATA_HOST` pointed at a local server that
+//! answers the token request). What could not be: Google's own token servers accepting them.
 //!
 //! # Example
 //!
