@@ -359,6 +359,22 @@ async fn plaintext_to_a_remote_host_only_when_permissive() {
     }
 }
 
+/// Runs one test of this binary again in a child process whose environment `configure` sets
+/// (ADC reads the process environment, which a test must not change), and checks it passed.
+fn run_as_child(test: &str, configure: impl FnOnce(&mut std::process::Command)) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([test, "--exact", "--nocapture"]);
+    configure(&mut cmd);
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran {test}: {text}");
+}
+
 /// Application Default Credentials: a service-account key file named by
 /// `GOOGLE_APPLICATION_CREDENTIALS`, found by the official client when creds is given no
 /// credentials. The client signs a JWT with the key (no token server is asked), and every request
@@ -385,24 +401,11 @@ fn application_default_credentials_from_a_key_file() {
             .to_string(),
         )
         .unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "application_default_credentials_from_a_key_file",
-                "--exact",
-                "--nocapture",
-            ])
-            .env(CHILD, "1")
-            .env("GOOGLE_APPLICATION_CREDENTIALS", &file)
-            .env("HOME", dir.path())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("1 passed"), "the child ran the test: {text}");
+        run_as_child("application_default_credentials_from_a_key_file", |cmd| {
+            cmd.env(CHILD, "1")
+                .env("GOOGLE_APPLICATION_CREDENTIALS", &file)
+                .env("HOME", dir.path());
+        });
         return;
     }
     tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -470,30 +473,19 @@ fn application_default_credentials_from_the_metadata_server() {
     let home = tempfile::tempdir().unwrap();
     let url = server.url.clone();
     let child = move || {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "application_default_credentials_from_the_metadata_server",
-                "--exact",
-                "--nocapture",
-            ])
-            .env(CHILD, &url)
-            .env("GCE_METADATA_HOST", url.trim_start_matches("http://"))
-            .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
-            .env("HOME", home.path())
-            .output()
-            .unwrap()
+        run_as_child(
+            "application_default_credentials_from_the_metadata_server",
+            |cmd| {
+                cmd.env(CHILD, &url)
+                    .env("GCE_METADATA_HOST", url.trim_start_matches("http://"))
+                    .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+                    .env("HOME", home.path());
+            },
+        )
     };
     // The child runs on a blocking thread while this runtime serves it.
-    let out = rt
-        .block_on(async { tokio::task::spawn_blocking(child).await })
+    rt.block_on(async { tokio::task::spawn_blocking(child).await })
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran the test: {text}");
     let auth = server.authorizations.lock().unwrap().clone();
     assert!(
         auth.iter().any(|a| a == "Bearer creds-mds-token"),
