@@ -375,6 +375,19 @@ fn run_as_child(test: &str, configure: impl FnOnce(&mut std::process::Command)) 
     assert!(text.contains("1 passed"), "the child ran {test}: {text}");
 }
 
+/// Reads the recorded version through a store given no credentials (so ADC finds them).
+async fn read_with_adc(endpoint: &str) {
+    let store = GcpSmStoreBuilder::from_env()
+        .with_endpoint(endpoint)
+        .build();
+    let r = Resolver::builder().with_store(store).build();
+    let s = r
+        .get(format!("gcp-sm://123456789/{SECRET}/1"))
+        .await
+        .unwrap();
+    assert_eq!(s.expose_str().unwrap(), VALUE);
+}
+
 /// Application Default Credentials: a service-account key file named by
 /// `GOOGLE_APPLICATION_CREDENTIALS`, found by the official client when creds is given no
 /// credentials. The client signs a JWT with the key (no token server is asked), and every request
@@ -410,15 +423,7 @@ fn application_default_credentials_from_a_key_file() {
     }
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let server = serve(cassette()).await;
-        let store = GcpSmStoreBuilder::from_env()
-            .with_endpoint(&server.url)
-            .build();
-        let r = Resolver::builder().with_store(store).build();
-        let s = r
-            .get(format!("gcp-sm://123456789/{SECRET}/1"))
-            .await
-            .unwrap();
-        assert_eq!(s.expose_str().unwrap(), VALUE);
+        read_with_adc(&server.url).await;
         let auth = server.authorizations.lock().unwrap().clone();
         assert_eq!(auth.len(), 1, "{auth:?}");
         // `Bearer HEADER.CLAIMS.SIGNATURE`, the claims naming the key file's account.
@@ -446,17 +451,9 @@ fn application_default_credentials_from_a_key_file() {
 fn application_default_credentials_from_the_metadata_server() {
     const CHILD: &str = "CREDS_TEST_GCP_MDS_ENDPOINT";
     if let Some(endpoint) = std::env::var_os(CHILD) {
-        tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let store = GcpSmStoreBuilder::from_env()
-                .with_endpoint(endpoint.to_str().unwrap())
-                .build();
-            let r = Resolver::builder().with_store(store).build();
-            let s = r
-                .get(format!("gcp-sm://123456789/{SECRET}/1"))
-                .await
-                .unwrap();
-            assert_eq!(s.expose_str().unwrap(), VALUE);
-        });
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(read_with_adc(endpoint.to_str().unwrap()));
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
