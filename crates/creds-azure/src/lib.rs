@@ -10,7 +10,9 @@
 //! - **Credentials**: the SDK's credentials in the usual order — a service principal from the
 //!   environment (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`), workload identity
 //!   (`AZURE_FEDERATED_TOKEN_FILE`), managed identity, then the developer tools (`az`, `azd`) — or
-//!   any [`TokenCredential`](azure_core::credentials::TokenCredential) given to the builder.
+//!   any [`TokenCredential`](azure_core::credentials::TokenCredential) given to the builder. The
+//!   default credential is made at the first token request ([`DefaultCredential`]), so a program
+//!   that never reads `azure-kv://` builds no Azure client.
 //! - **Metadata**: the version (from the returned id), created time, `exp` as the expiry, content
 //!   type, and in [`Metadata::attributes`](creds_core::Metadata): `enabled`, `updated`,
 //!   `not_before` and `tag.NAME`.
@@ -24,8 +26,10 @@
 //! What was verified against recorded traffic (the Azure SDK teams' own recordings, replayed
 //! through the official client by a test transport): the challenge flow (401, then a token for
 //! `https://vault.azure.net/.default`), reads of the latest and of a pinned version with their
-//! metadata and `nbf`/`exp`, a write, the real 404 body, and a disabled secret. What could not
-//! be: real Entra ID token acquisition and managed identity, which need Azure.
+//! metadata and `nbf`/`exp`, a write, the real 404 body, and a disabled secret; and the default
+//! credential getting a managed-identity token (the App Service protocol: `IDENTITY_ENDPOINT`
+//! and `IDENTITY_HEADER`, answered by a local server) that Key Vault's requests then carry. What
+//! could not be: Entra ID or Azure's own identity endpoints accepting them.
 //!
 //! # Example
 //!

@@ -3,9 +3,10 @@
 //!
 //! The transport matches each request on method, path, api-version and body, takes the first
 //! unused entry that matches, and fails the test for a request that is not in the recording.
-//! One liberty: Key Vault answers every unauthenticated request with the same 401 challenge, and a
-//! client sends its first request unauthenticated; when a recording has no unauthenticated entry
-//! for that request, the recording's own 401 challenge is served.
+//! As Key Vault does, an unauthenticated request is only ever answered with the 401 challenge, so
+//! every value read here was asked for with a token. One liberty: a client sends its first request
+//! unauthenticated; when a recording has no unauthenticated entry for that request, the
+//! recording's own 401 challenge is served.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,8 @@ struct Entry {
 struct Replay {
     entries: Mutex<Vec<Entry>>,
     unmatched: Mutex<Vec<String>>,
+    /// The `authorization` header of each authenticated request.
+    authorizations: Mutex<Vec<String>>,
 }
 
 fn split(uri: &str) -> (String, Option<String>) {
@@ -89,6 +92,7 @@ impl Replay {
         Arc::new(Replay {
             entries: Mutex::new(entries),
             unmatched: Mutex::new(Vec::new()),
+            authorizations: Mutex::new(Vec::new()),
         })
     }
 
@@ -106,10 +110,12 @@ impl HttpClient for Replay {
             azure_core::http::Body::Bytes(b) if !b.is_empty() => serde_json::from_slice(b).ok(),
             _ => None,
         };
-        let authorized = request
+        let authorization = request
             .headers()
             .get_optional_str(&"authorization".into())
-            .is_some();
+            .map(str::to_string);
+        let authorized = authorization.is_some();
+        self.authorizations.lock().unwrap().extend(authorization);
         let mut entries = self.entries.lock().unwrap();
         let matches = |e: &Entry| {
             !e.used
@@ -117,7 +123,7 @@ impl HttpClient for Replay {
                 && e.path.trim_end_matches('/') == path.trim_end_matches('/')
                 && e.path.ends_with('/') == path.ends_with('/')
                 && e.api_version == api_version
-                && (!authorized || e.status != 401)
+                && (authorized == (e.status != 401))
                 && (e.status == 401 || e.body == body)
         };
         let index = entries.iter().position(matches).or_else(|| {
@@ -420,5 +426,106 @@ fn returned_id_and_validity_window_are_checked() {
     assert!(
         e.to_string().contains("not valid before") && e.to_string().contains("nbf"),
         "{e}"
+    );
+}
+
+/// Managed identity through the default credential (no credential given to the builder), as on
+/// App Service or Container Apps: `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` name the local
+/// token endpoint, which a server here answers as Azure's documents; Key Vault's requests then
+/// carry that token. The variables are the process's, so the test runs itself again as a child
+/// with them set; the token server runs here, in the parent.
+#[test]
+fn the_default_credential_gets_a_managed_identity_token() {
+    const CHILD: &str = "CREDS_TEST_AZURE_MI_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let replay = Replay::load(
+            "test_secrets_client.pyTestSecretClienttest_secret_crud_operations[7.3].json",
+        );
+        let store = AzureKvStoreBuilder::from_env()
+            .with_api_version("7.3")
+            .with_transport(Transport::new(replay.clone()))
+            .build();
+        let r = Resolver::builder().with_store(store).build();
+        let s = rt()
+            .block_on(r.get("azure-kv://vaultname/livekvtestcrud-secretc9fc2fa2"))
+            .unwrap();
+        assert_eq!(s.expose_str().unwrap(), "crud_secret_value");
+        assert_eq!(replay.unmatched(), Vec::<String>::new());
+        let auth = replay.authorizations.lock().unwrap().clone();
+        assert_eq!(auth, ["Bearer creds-mi-token"]);
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/msi/token", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut head = Vec::new();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_string());
+            }
+            let ok = head
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case("x-identity-header: creds-test-header"));
+            seen.lock()
+                .unwrap()
+                .push(head.first().cloned().unwrap_or_default());
+            let expires = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                + 3600;
+            let (status, body) = if ok {
+                (
+                    "200 OK",
+                    format!(
+                        r#"{{"access_token":"creds-mi-token","expires_on":"{expires}","token_type":"Bearer","resource":"https://vault.azure.net"}}"#
+                    ),
+                )
+            } else {
+                (
+                    "400 Bad Request",
+                    r#"{"error":"no identity header"}"#.to_string(),
+                )
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    creds_test_support::run_as_child(
+        "the_default_credential_gets_a_managed_identity_token",
+        |cmd| {
+            cmd.env(CHILD, "1")
+                .env("IDENTITY_ENDPOINT", &endpoint)
+                .env("IDENTITY_HEADER", "creds-test-header");
+            for var in [
+                "AZURE_TENANT_ID",
+                "AZURE_CLIENT_ID",
+                "AZURE_CLIENT_SECRET",
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "IDENTITY_SERVER_THUMBPRINT",
+                "IMDS_ENDPOINT",
+                "MSI_ENDPOINT",
+            ] {
+                cmd.env_remove(var);
+            }
+        },
+    );
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "one token request: {asked:?}");
+    assert!(
+        asked[0].starts_with("GET /msi/token?") && asked[0].contains("resource=https"),
+        "{asked:?}"
     );
 }

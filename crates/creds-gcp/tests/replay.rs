@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use creds_core::{ErrorKind, Policy, Resolver};
 use creds_gcp::GcpSmStoreBuilder;
+use creds_test_support::run_as_child;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use yaml_rust2::YamlLoader;
@@ -357,22 +358,6 @@ async fn plaintext_to_a_remote_host_only_when_permissive() {
             .unwrap();
         assert_eq!(s.expose_str().unwrap(), VALUE);
     }
-}
-
-/// Runs one test of this binary again in a child process whose environment `configure` sets
-/// (ADC reads the process environment, which a test must not change), and checks it passed.
-fn run_as_child(test: &str, configure: impl FnOnce(&mut std::process::Command)) {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture"]);
-    configure(&mut cmd);
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran {test}: {text}");
 }
 
 /// Reads the recorded version through a store given no credentials (so ADC finds them).

@@ -8,7 +8,9 @@
 //! - [`bao`]: the OpenBao CLI of the tools' venv, as root;
 //! - [`LogCapture`]: what tracing logs on this thread;
 //! - [`counters`]: what a `metrics-util` debugging recorder counted;
-//! - [`write_file`]: a file with a given mode.
+//! - [`write_file`]: a file with a given mode;
+//! - [`run_as_child`]: one test of the running binary again, in a child process with its own
+//!   environment (for SDKs that read only the process environment).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -186,4 +188,22 @@ pub fn write_file(dir: &Path, name: &str, content: impl AsRef<[u8]>, mode: u32) 
     #[cfg(not(unix))]
     let _ = mode;
     path
+}
+
+/// Runs one test of the current test binary again in a child process whose environment
+/// `configure` sets, and checks that it ran and passed. For code that reads only the process
+/// environment (a cloud SDK's default credentials), which a test must not change: the test
+/// checks for a marker variable that `configure` sets and, when it is there, does the work.
+pub fn run_as_child(test: &str, configure: impl FnOnce(&mut Command)) {
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args([test, "--exact", "--nocapture"]);
+    configure(&mut cmd);
+    let out = cmd.output().expect("run the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran {test}: {text}");
 }
