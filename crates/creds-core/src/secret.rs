@@ -102,6 +102,12 @@ impl Secret {
         }))
     }
 
+    /// A copy with its own memory (and reference count): the cache keeps one per stripe of
+    /// threads. Zeroed on drop like the original.
+    pub(crate) fn replicate(&self) -> Secret {
+        Secret::new(self.expose_secret().to_vec(), self.0.meta.clone())
+    }
+
     /// Wraps text.
     pub fn from_string(value: String, meta: Metadata) -> Secret {
         Secret::new(value.into_bytes(), meta)
