@@ -8,7 +8,7 @@
 //! - `cargo xtask bench`: runs the criterion benchmarks (with the services, as `ci` starts them)
 //!   and prints one `name: value` line per headline figure.
 //! - `cargo xtask fuzz --time SECONDS [TARGET…]`: runs the cargo-fuzz targets of `fuzz/` (not part
-//!   of `ci`, which only checks that they compile; their crashes become regression tests).
+//!   of `ci`, which checks that they compile and replays their seeds and regression inputs).
 //! - `cargo xtask services -- CMD ARGS…`: the same services around any command (for example
 //!   `cargo xtask services -- cargo test -p creds-local`).
 //!

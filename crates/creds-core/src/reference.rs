@@ -475,9 +475,7 @@ impl FromStr for Reference {
     fn from_str(input: &str) -> Result<Reference> {
         let fail = |msg: String| Error::invalid_reference(msg).with_reference(input);
         let Some((scheme, rest)) = input.split_once("://") else {
-            return Err(fail(
-                "expected SCHEME://LOCATOR, e.g. env://API_KEY (no `://` found)".into(),
-            ));
+            return Err(no_scheme(input));
         };
         let scheme: Scheme = scheme
             .parse()
@@ -515,6 +513,38 @@ impl FromStr for Reference {
             reference.selector = Some(selector);
         }
         Ok(reference)
+    }
+}
+
+/// The error of a text without `://`. It is no reference, and a common mistake is to pass the
+/// value itself where its reference belongs, so the text is named only when it starts with a
+/// creds scheme and a colon (a typo) or is shaped like a variable name (upper case letters,
+/// digits and `_`: the scheme was forgotten); anything else is masked, as for a foreign URL.
+fn no_scheme(input: &str) -> Error {
+    let variable = input.len() <= 128
+        && input.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && input
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    // A creds scheme and a colon: a reference with a typo (`env:/X`), named as it is.
+    let typo = input
+        .split_once(':')
+        .is_some_and(|(scheme, _)| scheme.parse::<Scheme>().is_ok());
+    if typo {
+        Error::invalid_reference("expected SCHEME://LOCATOR, e.g. env://API_KEY (no `://` found)")
+            .with_reference(input)
+    } else if variable {
+        Error::invalid_reference(format!(
+            "expected SCHEME://LOCATOR (no `://` found); for the environment variable, write \
+             env://{input}"
+        ))
+        .with_reference(input)
+    } else {
+        Error::invalid_reference(
+            "expected SCHEME://LOCATOR, e.g. env://API_KEY (no `://` found; the text is not shown, \
+             as it may be a value given where its reference belongs)",
+        )
+        .with_reference("***")
     }
 }
 

@@ -1,6 +1,6 @@
 //! Spec §1: every row of the table, every malformed form, and the Display round trip.
 
-use creds_core::{ErrorKind, Reference, Scheme, Selector};
+use creds_core::{ErrorKind, Reference, Resolver, Scheme, Selector};
 
 fn ok(s: &str) -> Reference {
     Reference::parse(s).unwrap_or_else(|e| panic!("{s} should parse: {e}"))
@@ -233,6 +233,36 @@ fn a_url_given_for_a_reference_is_named_without_its_credentials() {
         assert!(!text.contains("hunter2-CANARY"), "{input}: {text}");
         assert!(text.contains("unknown scheme"), "{text}");
     }
+}
+
+#[test]
+fn a_text_without_a_scheme_is_named_only_when_it_is_a_variable_name() {
+    // The value passed where its reference belongs: not repeated, nor by the resolver later.
+    for input in [
+        "hunter2-CANARY",
+        "sk_live_CANARY",
+        "hunter2 CANARY",
+        "",
+        "Ab0+/=CANARY",
+    ] {
+        let e = bad(input);
+        assert_eq!(e.kind(), ErrorKind::InvalidReference);
+        assert_eq!(e.reference(), Some("***"), "{input:?}");
+        let text = format!("{e} {e:?}");
+        if !input.is_empty() {
+            assert!(!text.contains(input), "{text}");
+        }
+        assert!(text.contains("no `://` found"), "{text}");
+    }
+    let r = Resolver::builder().build();
+    let e = creds_test_support::rt_local()
+        .block_on(r.get("hunter2-CANARY"))
+        .unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("CANARY"), "{e:?}");
+    // A forgotten scheme: named, with the fix.
+    let e = bad("API_KEY");
+    assert_eq!(e.reference(), Some("API_KEY"));
+    assert!(e.to_string().contains("env://API_KEY"), "{e}");
 }
 
 #[test]
